@@ -27,7 +27,7 @@ class Kdf:
     @property
     def hash_size(self) -> int:
         """Nh: the output size of the hash in bytes."""
-        return int(self.algorithm.digest_size)  # type: ignore[arg-type]
+        return self.algorithm().digest_size
 
     def hash(self, data: bytes) -> bytes:
         digest = hashes.Hash(self.algorithm())

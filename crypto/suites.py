@@ -72,7 +72,7 @@ class CipherSuite:
         return self.kdf.expand(prk, info, length)
 
 
-def _suite(
+def _suite(  # noqa: PLR0917 - one row of the §17.1 registry table
     suite_id: int, name: str, kem: Kem, aead: Aead, kdf: Kdf, sig: SignatureScheme
 ) -> CipherSuite:
     return CipherSuite(suite_id, name, kem, kdf, aead, sig)
@@ -149,4 +149,5 @@ def cipher_suite(suite_id: int) -> CipherSuite:
     try:
         return _SUITES[suite_id]
     except KeyError:
-        raise UnsupportedCipherSuiteError(f"cipher suite 0x{suite_id:04x} is not supported") from None
+        message = f"cipher suite 0x{suite_id:04x} is not supported"
+        raise UnsupportedCipherSuiteError(message) from None

@@ -71,7 +71,12 @@ def handler_for(stem: str) -> CaseHandler | None:
 def run_cases(stem: str, cases: Sequence[VectorCase]) -> FileResult:
     """Run every case of one file through its area handler, counting outcomes."""
     result = FileResult(stem)
-    handler = handler_for(stem)
+    try:
+        handler = handler_for(stem)
+    except ImportError as exc:
+        result.failed = len(cases)
+        result.failures.append(f"handler cannot be loaded: {exc}")
+        return result
     if handler is None:
         result.handled = False
         result.skipped = len(cases)

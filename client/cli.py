@@ -1,0 +1,65 @@
+"""The ``casecircle`` command line: a thin shell over the client library and the runners."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from protocol.mls.vectors import cli as vectors_cli
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_vectors_dir() -> Path:
+    """``$MLS_TEST_VECTORS`` if set, else ``../shared/mls-vectors`` beside the checkout."""
+    configured = os.environ.get("MLS_TEST_VECTORS")
+    if configured:
+        return Path(configured)
+    return REPOSITORY_ROOT.parent / "shared" / "mls-vectors"
+
+
+def _run_vectors(args: argparse.Namespace) -> int:
+    paths: list[Path] = args.paths or [default_vectors_dir()]
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.json")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            print(f"casecircle vectors: {path} does not exist", file=sys.stderr)
+            return 2
+    if not files:
+        print("casecircle vectors: no vector files found", file=sys.stderr)
+        return 2
+    argv = [str(f) for f in files] + (["--verbose"] if args.verbose else [])
+    return vectors_cli.main(argv, prog="casecircle vectors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="casecircle", description="End-to-end-encrypted case sharing."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    vectors = commands.add_parser(
+        "vectors",
+        help="check the MLS engine against the official interoperability test vectors",
+    )
+    vectors.add_argument(
+        "paths", nargs="*", type=Path, help="vector files or directories (default: shared set)"
+    )
+    vectors.add_argument("-v", "--verbose", action="store_true", help="list each failure")
+    vectors.set_defaults(handler=_run_vectors)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
