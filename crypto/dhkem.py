@@ -231,10 +231,7 @@ class Kem:
 
     def generate_key_pair(self, rng: RandomSource) -> tuple[HpkePrivateKey, bytes]:
         """GenerateKeyPair as DeriveKeyPair of Nsk bytes from ``rng`` (its only randomness)."""
-        ikm = rng.random_bytes(self.n_sk)
-        if len(ikm) != self.n_sk:
-            raise InvalidKeyError("random source returned the wrong number of bytes")
-        return self.derive_key_pair(ikm)
+        return self.derive_key_pair(self._random_ikm(rng))
 
     def deserialize_private_key(self, data: bytes) -> HpkePrivateKey:
         return HpkePrivateKey(self, self._group.load_private(bytes(data)))
@@ -252,7 +249,7 @@ class Kem:
 
     def encap(self, pk_r: bytes, rng: RandomSource) -> tuple[bytes, bytes]:
         """(shared_secret, enc) for ``pk_r``, the ephemeral key drawn from ``rng``."""
-        return self.encap_with_ikm(pk_r, rng.random_bytes(self.n_sk))
+        return self.encap_with_ikm(pk_r, self._random_ikm(rng))
 
     def encap_with_ikm(self, pk_r: bytes, ikm_e: bytes) -> tuple[bytes, bytes]:
         """Encap with the ephemeral key pair DeriveKeyPair(ikm_e) (RFC 9180 test vectors)."""
@@ -264,6 +261,12 @@ class Kem:
         key = self._own(sk_r)
         dh = self._group.dh(key, bytes(enc))
         return self._extract_and_expand(dh, bytes(enc) + self._group.public_bytes(key))
+
+    def _random_ikm(self, rng: RandomSource) -> bytes:
+        ikm = rng.random_bytes(self.n_sk)
+        if len(ikm) != self.n_sk:
+            raise InvalidKeyError("random source returned the wrong number of bytes")
+        return ikm
 
     def _extract_and_expand(self, dh: bytes, kem_context: bytes) -> bytes:
         labeled = self.labeled

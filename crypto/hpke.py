@@ -139,7 +139,8 @@ class Hpke:
         self, pk_r: bytes, info: bytes, rng: RandomSource
     ) -> tuple[bytes, HpkeSenderContext]:
         """SetupBaseS: (enc, context); the ephemeral key comes from ``rng`` only."""
-        return self.setup_base_s_with_ikm(pk_r, info, rng.random_bytes(self.kem.n_sk))
+        shared_secret, enc = self.kem.encap(pk_r, rng)
+        return enc, HpkeSenderContext(self, *self._key_schedule(shared_secret, info))
 
     def setup_base_s_with_ikm(
         self, pk_r: bytes, info: bytes, ikm_e: bytes

@@ -78,7 +78,7 @@ class LabeledCiphertext:
     ciphertext: bytes
 
 
-def encrypt_with_label(  # noqa: PLR0917 - the argument list of RFC 9420 §5.1.3
+def encrypt_with_label(
     suite: CipherSuite,
     public_key: bytes,
     label: str | bytes,
@@ -91,7 +91,7 @@ def encrypt_with_label(  # noqa: PLR0917 - the argument list of RFC 9420 §5.1.3
     return LabeledCiphertext(kem_output, ciphertext)
 
 
-def decrypt_with_label(  # noqa: PLR0917 - the argument list of RFC 9420 §5.1.3
+def decrypt_with_label(
     suite: CipherSuite,
     private_key: HpkePrivateKey,
     label: str | bytes,

@@ -72,7 +72,7 @@ class CipherSuite:
         return self.kdf.expand(prk, info, length)
 
 
-def _suite(  # noqa: PLR0917 - one row of the §17.1 registry table
+def _suite(
     suite_id: int, name: str, kem: Kem, aead: Aead, kdf: Kdf, sig: SignatureScheme
 ) -> CipherSuite:
     return CipherSuite(suite_id, name, kem, kdf, aead, sig)

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable
 from typing import Protocol, Self, TypeVar
 
 from crypto.tls import encode_varint
-
 from protocol.errors import DecodeError
 
 T = TypeVar("T")

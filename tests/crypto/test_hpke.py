@@ -456,8 +456,11 @@ def test_invalid_p256_points_are_refused(name: str) -> None:
         suite.open_base(point, sk_r, b"", b"", bytes(32))
 
 
+Sealed = tuple[Hpke, HpkePrivateKey, bytes, bytes]
+
+
 @pytest.fixture
-def sealed() -> tuple[Hpke, HpkePrivateKey, bytes, bytes]:
+def sealed() -> Sealed:
     suite = Hpke(DHKEM_X25519, HKDF_SHA256, AES_128_GCM)
     sk_r, pk_r = DHKEM_X25519.generate_key_pair(DeterministicRandom("recipient"))
     enc, ciphertext = suite.seal_base(pk_r, b"info", b"aad", b"case note", DeterministicRandom())
@@ -576,3 +579,17 @@ def test_nothing_secret_is_shown() -> None:
         assert sk_r.to_bytes().hex() not in shown
         assert sender._key.hex() not in shown
         assert "redacted" in shown
+
+
+class _ShortRandom:
+    def random_bytes(self, n: int) -> bytes:
+        return bytes(range(n - 1))
+
+
+def test_a_random_source_giving_too_few_bytes_is_refused() -> None:
+    suite = Hpke(DHKEM_X25519, HKDF_SHA256, AES_128_GCM)
+    _, pk_r = DHKEM_X25519.generate_key_pair(DeterministicRandom())
+    with pytest.raises(InvalidKeyError):
+        DHKEM_X25519.generate_key_pair(_ShortRandom())
+    with pytest.raises(InvalidKeyError):
+        suite.seal_base(pk_r, b"", b"", b"x", _ShortRandom())

@@ -196,13 +196,11 @@ def test_ecdsa_accepts_only_canonical_der(scheme: SignatureScheme) -> None:
     body = _der_integer(r) + _der_integer(s)
     assert b"\x30" + bytes([len(body)]) + body == signature
     size = (ECDSA_SCHEMES[scheme].key_size + 7) // 8
+    padded = _der_integer(r, pad=1) + _der_integer(s)  # a non-minimal INTEGER
     variants = {
         "long-form length": b"\x30\x81" + bytes([len(body)]) + body,
         "trailing byte": signature + b"\x00",
-        "padded integer": b"\x30"
-        + bytes([len(body) + 1])
-        + _der_integer(r, pad=1)
-        + _der_integer(s),
+        "padded integer": b"\x30" + bytes([len(padded)]) + padded,
         "wrong tag": b"\x31" + signature[1:],
         "raw r || s": r.to_bytes(size, "big") + s.to_bytes(size, "big"),
         "r = 0": encode_dss_signature(0, s),

@@ -18,14 +18,35 @@ from crypto.signatures import (
 from crypto.suites import DEFAULT_SUITE_ID, SUPPORTED_SUITE_IDS, cipher_suite
 
 REGISTRY = {
-    1: ("MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519", DHKEM_X25519, AES_128_GCM, HKDF_SHA256, ED25519),
-    2: ("MLS_128_DHKEMP256_AES128GCM_SHA256_P256", DHKEM_P256, AES_128_GCM, HKDF_SHA256, ECDSA_P256_SHA256),
-    3: ("MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519", DHKEM_X25519, CHACHA20_POLY1305, HKDF_SHA256, ED25519),
-    4: ("MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448", DHKEM_X448, AES_256_GCM, HKDF_SHA512, ED448),
-    5: ("MLS_256_DHKEMP521_AES256GCM_SHA512_P521", DHKEM_P521, AES_256_GCM, HKDF_SHA512, ECDSA_P521_SHA512),
-    6: ("MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448", DHKEM_X448, CHACHA20_POLY1305, HKDF_SHA512, ED448),
-    7: ("MLS_256_DHKEMP384_AES256GCM_SHA384_P384", DHKEM_P384, AES_256_GCM, HKDF_SHA384, ECDSA_P384_SHA384),
-}  # fmt: skip
+    1: (
+        "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
+        (DHKEM_X25519, AES_128_GCM, HKDF_SHA256, ED25519),
+    ),
+    2: (
+        "MLS_128_DHKEMP256_AES128GCM_SHA256_P256",
+        (DHKEM_P256, AES_128_GCM, HKDF_SHA256, ECDSA_P256_SHA256),
+    ),
+    3: (
+        "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519",
+        (DHKEM_X25519, CHACHA20_POLY1305, HKDF_SHA256, ED25519),
+    ),
+    4: (
+        "MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448",
+        (DHKEM_X448, AES_256_GCM, HKDF_SHA512, ED448),
+    ),
+    5: (
+        "MLS_256_DHKEMP521_AES256GCM_SHA512_P521",
+        (DHKEM_P521, AES_256_GCM, HKDF_SHA512, ECDSA_P521_SHA512),
+    ),
+    6: (
+        "MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448",
+        (DHKEM_X448, CHACHA20_POLY1305, HKDF_SHA512, ED448),
+    ),
+    7: (
+        "MLS_256_DHKEMP384_AES256GCM_SHA384_P384",
+        (DHKEM_P384, AES_256_GCM, HKDF_SHA384, ECDSA_P384_SHA384),
+    ),
+}
 
 # RFC 9180 §7.1 Table 2: kem_id, Nsecret, Nenc, Npk, Nsk, and the KEM's own KDF.
 KEM_TABLE = {
@@ -44,7 +65,7 @@ def test_supported_suites_are_the_registry() -> None:
 
 @pytest.mark.parametrize("suite_id", sorted(REGISTRY))
 def test_each_suite_is_its_registry_row(suite_id: int) -> None:
-    name, kem, aead, kdf, signature = REGISTRY[suite_id]
+    name, (kem, aead, kdf, signature) = REGISTRY[suite_id]
     suite = cipher_suite(suite_id)
     assert (suite.suite_id, suite.name) == (suite_id, name)
     assert (suite.kem, suite.aead, suite.kdf, suite.signature) == (kem, aead, kdf, signature)

@@ -12,8 +12,6 @@ plaintext: fine for checking a round trip, never for real keys.
 
 from __future__ import annotations
 
-import hashlib
-
 from crypto.labels import (
     decrypt_with_label,
     derive_secret,
@@ -26,22 +24,7 @@ from crypto.labels import (
 )
 from crypto.suites import CipherSuite, cipher_suite
 from protocol.mls.vectors import VectorCase
-from protocol.mls.vectors.checks import expect_equal, expect_hex, unhex
-
-
-class _CaseRandom:
-    """Reproducible bytes from a seed (the RandomSource the round trips are given)."""
-
-    def __init__(self, seed: bytes) -> None:
-        self._seed = hashlib.sha256(b"crypto-basics round trip" + seed).digest()
-        self._counter = 0
-
-    def random_bytes(self, n: int) -> bytes:
-        out = b""
-        while len(out) < n:
-            out += hashlib.sha256(self._seed + self._counter.to_bytes(8, "big")).digest()
-            self._counter += 1
-        return out[:n]
+from protocol.mls.vectors.checks import CaseRandom, expect_equal, expect_hex, unhex
 
 
 def run_case(case: VectorCase) -> None:
@@ -86,7 +69,7 @@ def _check_encryption(suite: CipherSuite, v: VectorCase) -> None:
     )
     expect_equal("decrypt_with_label", opened, plaintext)
 
-    rng = _CaseRandom(plaintext + context)
+    rng = CaseRandom(b"crypto-basics round trip" + plaintext + context)
     fresh = encrypt_with_label(suite, public_key, label, context, plaintext, rng)
     reopened = decrypt_with_label(
         suite, private_key, label, context, fresh.kem_output, fresh.ciphertext

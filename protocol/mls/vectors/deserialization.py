@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from protocol.codec import Reader, encode_varint
+from crypto.tls import encode_varint
+from protocol.codec import Reader
 from protocol.mls.vectors import VectorCase
 from protocol.mls.vectors.checks import expect_equal, unhex
 

@@ -227,7 +227,9 @@ def contents() -> tuple[Content, ...]:
 
 def auth_for(content: Content) -> FramedContentAuthData:
     is_commit = isinstance(content, Commit)
-    return FramedContentAuthData(signature=b"s" * 64, confirmation_tag=b"T" * 32 if is_commit else None)
+    return FramedContentAuthData(
+        signature=b"s" * 64, confirmation_tag=b"T" * 32 if is_commit else None
+    )
 
 
 def framed_content(content: Content, sender: Sender | None = None) -> FramedContent:

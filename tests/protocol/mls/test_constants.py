@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import pytest
 
 from protocol.codec import Reader
@@ -25,11 +27,18 @@ from protocol.mls.constants import (
     read_mls10,
 )
 
-CLOSED = [WireFormat, ContentType, SenderType, LeafNodeSource, PSKType, NodeType]
+CLOSED: list[type[IntEnum]] = [
+    WireFormat,
+    ContentType,
+    SenderType,
+    LeafNodeSource,
+    PSKType,
+    NodeType,
+]
 
 
 @pytest.mark.parametrize("enum", CLOSED)
-def test_closed_enumerations_refuse_reserved_and_unknown_values(enum: type) -> None:
+def test_closed_enumerations_refuse_reserved_and_unknown_values(enum: type[IntEnum]) -> None:
     for value in (0, max(enum) + 1, 0xFF):
         with pytest.raises(DecodeError, match=f"unknown {enum.__name__}"):
             closed(enum, value)
@@ -38,7 +47,7 @@ def test_closed_enumerations_refuse_reserved_and_unknown_values(enum: type) -> N
 
 
 @pytest.mark.parametrize("enum", [ExtensionType, ProposalType, CredentialType, ProtocolVersion])
-def test_open_registries_keep_unknown_values_as_plain_ints(enum: type) -> None:
+def test_open_registries_keep_unknown_values_as_plain_ints(enum: type[IntEnum]) -> None:
     for value in (*sorted(GREASE_VALUES), 0xF123, 0):
         kept = open_value(enum, value)
         assert kept == value
@@ -48,7 +57,7 @@ def test_open_registries_keep_unknown_values_as_plain_ints(enum: type) -> None:
 
 def test_wire_format_values_match_the_registry() -> None:
     assert [int(w) for w in WireFormat] == [1, 2, 3, 4, 5]
-    assert WireFormat.MLS_KEY_PACKAGE == 5
+    assert WireFormat(5) is WireFormat.MLS_KEY_PACKAGE
 
 
 def test_grease_values_are_the_fifteen_of_section_13_5() -> None:

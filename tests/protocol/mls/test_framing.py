@@ -145,10 +145,7 @@ def test_transcript_hash_inputs() -> None:
     authenticated = samples.authenticated_content(samples.commit())
     confirmed = authenticated.confirmed_transcript_hash_input()
     assert confirmed == (
-        b"\x00\x01"
-        + authenticated.content.to_bytes()
-        + b"\x40\x40"
-        + authenticated.auth.signature
+        b"\x00\x01" + authenticated.content.to_bytes() + b"\x40\x40" + authenticated.auth.signature
     )
     parsed = ConfirmedTranscriptHashInput.from_bytes(confirmed)
     assert parsed.content == authenticated.content
@@ -174,9 +171,7 @@ def test_public_message_membership_tag_only_for_members(sender: Sender) -> None:
     assert (message.membership_tag is not None) == (sender.sender_type == SenderType.MEMBER)
     assert PublicMessage.from_bytes(message.to_bytes()) == message
     with pytest.raises(ValueError, match="membership tag"):
-        dataclasses.replace(
-            message, membership_tag=None if message.membership_tag else b"M" * 32
-        )
+        dataclasses.replace(message, membership_tag=None if message.membership_tag else b"M" * 32)
 
 
 def test_public_message_and_authenticated_content_convert() -> None:

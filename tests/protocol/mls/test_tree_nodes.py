@@ -96,10 +96,10 @@ def test_empty_ratchet_tree_is_refused() -> None:
 
 def test_nodes_must_sit_at_their_positions() -> None:
     parent_first = raw_tree([optional_node(parent_node())])
-    with pytest.raises(DecodeError, match="node 0 .* LeafNode"):
+    with pytest.raises(DecodeError, match=r"node 0 .* LeafNode"):
         decode_exact(parent_first, read_ratchet_tree)
     leaf_at_odd = raw_tree([optional_node(leaf_node()), optional_node(leaf_node())])
-    with pytest.raises(DecodeError, match="node 1 .* ParentNode"):
+    with pytest.raises(DecodeError, match=r"node 1 .* ParentNode"):
         decode_exact(leaf_at_odd, read_ratchet_tree)
 
 
