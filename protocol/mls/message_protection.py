@@ -36,7 +36,7 @@ from protocol.errors import (
     WrongEpochError,
     WrongGroupError,
 )
-from protocol.mls.constants import ContentType, SenderType, WireFormat
+from protocol.mls.constants import ContentType, ProposalType, SenderType, WireFormat
 from protocol.mls.framing import (
     AuthenticatedContent,
     FramedContent,
@@ -49,12 +49,24 @@ from protocol.mls.framing import (
     framed_content_tbs,
 )
 from protocol.mls.group_context import GroupContext
+from protocol.mls.proposals import Commit, Proposal
 from protocol.mls.secret_tree import RatchetKey, RatchetKind, SecretTree, sender_data_key
 
 CONTENT_SIGNATURE_LABEL = "FramedContentTBS"
 REUSE_GUARD_SIZE = 4
 
 _CONTEXT_SENDERS = frozenset({SenderType.MEMBER, SenderType.NEW_MEMBER_COMMIT})
+
+EXTERNAL_SENDER_PROPOSALS = frozenset(
+    {
+        ProposalType.ADD,
+        ProposalType.REMOVE,
+        ProposalType.PSK,
+        ProposalType.REINIT,
+        ProposalType.GROUP_CONTEXT_EXTENSIONS,
+    }
+)
+"""§12.1.8: the proposal types an external sender may send."""
 
 
 class MembershipTagError(ValidationError):
@@ -70,7 +82,8 @@ class ForbiddenWireFormatError(ValidationError):
 
 
 class SenderMismatchError(ValidationError):
-    """Content was framed for a sender or wire format other than the one protecting it."""
+    """A sender sent content its kind may not send, or content was framed for another
+    sender or wire format than the one protecting it."""
 
     code = "sender_mismatch"
 
@@ -121,6 +134,32 @@ class UnverifiedContent:
         return self.authenticated
 
 
+def check_sender_may_send(content: FramedContent) -> None:
+    """§6.1, §12.1.8: what each kind of sender may send; anything else is malformed.
+
+    Members send anything; an external sender only proposals of the types it is allowed;
+    a new member only an Add of itself (new_member_proposal) or a commit
+    (new_member_commit).
+    """
+    sender_type = content.sender.sender_type
+    body = content.content
+    match sender_type:
+        case SenderType.MEMBER:
+            return
+        case SenderType.EXTERNAL:
+            allowed = isinstance(body, Proposal) and body.proposal_type in EXTERNAL_SENDER_PROPOSALS
+        case SenderType.NEW_MEMBER_PROPOSAL:
+            allowed = isinstance(body, Proposal) and body.proposal_type == ProposalType.ADD
+        case SenderType.NEW_MEMBER_COMMIT:
+            allowed = isinstance(body, Commit)
+        case _:
+            allowed = False
+    if not allowed:
+        raise SenderMismatchError(
+            f"a {SenderType(sender_type).name} sender may not send this {content.content_type.name}"
+        )
+
+
 def _check_group_and_epoch(group_id: bytes, epoch: int, group_context: GroupContext) -> None:
     if group_id != group_context.group_id:
         raise WrongGroupError("message is for another group")
@@ -168,6 +207,7 @@ def unprotect_public(
     _check_group_and_epoch(content.group_id, content.epoch, group_context)
     if content.content_type == ContentType.APPLICATION:
         raise ForbiddenWireFormatError("application data arrived as a PublicMessage")
+    check_sender_may_send(content)
     authenticated = message.authenticated_content()
     if content.sender.sender_type == SenderType.MEMBER:
         tag = message.membership_tag
@@ -272,7 +312,7 @@ def unprotect_private(
             data_key.key, data_key.nonce, message.sender_data_aad(), message.encrypted_sender_data
         )
     )
-    if not is_member(sender_data.leaf_index):
+    if sender_data.leaf_index >= secret_tree.n_leaves or not is_member(sender_data.leaf_index):
         raise UnknownSenderError(f"leaf {sender_data.leaf_index} is not a member")
     aad = message.content_aad()
 

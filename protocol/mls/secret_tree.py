@@ -183,16 +183,18 @@ class HashRatchet:
         return self._key(*self._advance())
 
     def open_with(self, generation: int, use: Callable[[RatchetKey], T]) -> T:
-        """Apply ``use`` to the key of ``generation``; the key is consumed only if it succeeds.
+        """Apply ``use`` to the key of ``generation``; the ratchet moves only if it succeeds.
 
         A message whose sender data decrypts but whose content does not (tampered on the
-        way) must not burn the key of the genuine message that may still arrive.
+        way, or forged by an insider) must neither burn the key of the genuine message that
+        may still arrive nor push the ratchet forward past keys still waiting to be used.
         """
+        saved = (self._secret, self._next, dict(self._skipped))
         key = self.key_for(generation)
         try:
             return use(key)
         except BaseException:
-            self._keep(key)
+            self._secret, self._next, self._skipped = saved
             raise
 
     def _keep(self, key: RatchetKey) -> None:

@@ -112,6 +112,8 @@ def read_ratchet_tree(r: Reader) -> tuple[Node | None, ...]:
 def _check_tree_shape(nodes: Sequence[Node | None], error: type[Exception]) -> None:
     if not nodes or nodes[-1] is None:
         raise error("a ratchet tree must end with a non-blank node")
+    if len(nodes) % 2 == 0:
+        raise error("a ratchet tree must end with a leaf")
     for index, node in enumerate(nodes):
         expected = ParentNode if index % 2 else LeafNode
         if node is not None and type(node) is not expected:
@@ -119,7 +121,7 @@ def _check_tree_shape(nodes: Sequence[Node | None], error: type[Exception]) -> N
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RatchetTree(ExtensionPayload):
+class RatchetTreeExtension(ExtensionPayload):
     """§12.4.3.3 the ``ratchet_tree`` extension: the whole public tree, for joiners."""
 
     extension_type: ClassVar[int] = ExtensionType.RATCHET_TREE

@@ -31,5 +31,5 @@ def main(argv: list[str] | None = None, prog: str = "python -m protocol.mls.vect
         if args.verbose:
             for failure in result.failures:
                 print(f"  {failure}")
-        ok = ok and result.failed == 0
+        ok = ok and result.ok
     return 0 if ok else 1

@@ -23,7 +23,7 @@ from protocol.mls.proposals import (
     Remove,
     Update,
 )
-from protocol.mls.tree_nodes import RatchetTree
+from protocol.mls.tree_nodes import RatchetTreeExtension
 from protocol.mls.vectors import VectorCase
 from protocol.mls.vectors.checks import expect_equal, unhex
 from protocol.mls.welcome import GroupSecrets
@@ -31,7 +31,7 @@ from protocol.mls.welcome import GroupSecrets
 S = TypeVar("S", bound=Struct)
 
 BARE_STRUCTS: dict[str, type[Struct]] = {
-    "ratchet_tree": RatchetTree,
+    "ratchet_tree": RatchetTreeExtension,
     "group_secrets": GroupSecrets,
     "add_proposal": Add,
     "update_proposal": Update,

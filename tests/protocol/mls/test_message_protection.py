@@ -35,9 +35,10 @@ from protocol.mls.message_protection import (
     unprotect_private,
     unprotect_public,
 )
-from protocol.mls.proposals import Proposal, Remove
+from protocol.mls.proposals import Commit, Proposal, Remove, Update
 from protocol.mls.secret_tree import RatchetKind, SecretTree, sender_data_key
 from tests.helpers import DeterministicRandom
+from tests.protocol.mls.samples import leaf_node
 
 N_LEAVES = 4
 SENDER = 2
@@ -292,3 +293,61 @@ def test_non_zero_padding_is_malformed(epoch: Epoch) -> None:
     )
     with pytest.raises(DecodeError, match="padding"):
         epoch.open(message)
+
+
+def _external(epoch: Epoch, sender: Sender, content: Content) -> PublicMessage:
+    signed = sign_content(
+        epoch.suite,
+        epoch.signing_key,
+        WireFormat.MLS_PUBLIC_MESSAGE,
+        epoch.framed(content, sender=sender),
+        epoch.context,
+        bytes(epoch.suite.hash_size) if isinstance(content, Commit) else None,
+    )
+    return PublicMessage.from_authenticated_content(signed, None)
+
+
+@pytest.mark.parametrize(
+    ("sender", "content"),
+    [
+        (Sender.external(0), Commit()),
+        (Sender.external(0), Proposal(body=Update(leaf_node=leaf_node()))),
+        (Sender.new_member_proposal(), REMOVE),
+        (Sender.new_member_commit(), REMOVE),
+        (Sender.new_member_proposal(), Commit()),
+    ],
+    ids=[
+        "external-commit",
+        "external-update",
+        "joiner-remove",
+        "commit-sender-proposal",
+        "joiner-commit",
+    ],
+)
+def test_senders_may_only_send_what_their_kind_allows(
+    epoch: Epoch, sender: Sender, content: Content
+) -> None:
+    with pytest.raises(SenderMismatchError):
+        unprotect_public(
+            epoch.suite, _external(epoch, sender, content), epoch.membership_key, epoch.context
+        )
+
+
+def test_external_sender_may_propose_a_removal(epoch: Epoch) -> None:
+    message = _external(epoch, Sender.external(0), REMOVE)
+    unverified = unprotect_public(epoch.suite, message, epoch.membership_key, epoch.context)
+    verified = unverified.verify(epoch.suite, epoch.signing_key.public_key, epoch.context)
+    assert verified.content.content == REMOVE
+
+
+def test_sender_data_leaf_outside_the_tree_is_unknown(epoch: Epoch) -> None:
+    message = epoch.seal(NOTE)
+    with pytest.raises(UnknownSenderError):
+        unprotect_private(
+            epoch.suite,
+            message,
+            SecretTree(epoch.suite, epoch.encryption_secret, 2),
+            epoch.sender_data_secret,
+            epoch.context,
+            is_member=lambda leaf: True,
+        )

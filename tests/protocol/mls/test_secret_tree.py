@@ -284,3 +284,16 @@ def test_a_key_is_consumed_only_when_its_use_succeeds(suite: CipherSuite) -> Non
     with pytest.raises(ReplayError, match="was used"):
         tree.open_with(1, APP, 2, lambda key: key.key)
     assert tree.key_for(1, APP, 0).key == reference.key_for(1, APP, 0).key
+
+
+def test_a_failed_use_does_not_move_the_ratchet_forward(suite: CipherSuite) -> None:
+    tree = _tree(suite)
+    reference = _tree(suite)
+
+    def fail(key: RatchetKey) -> bytes:
+        raise ReplayError("forged content")
+
+    with pytest.raises(ReplayError, match="forged"):
+        tree.open_with(1, APP, 900, fail)
+    assert tree.next_generation(1, APP) == 0
+    assert tree.key_for(1, APP, 5).key == reference.key_for(1, APP, 5).key

@@ -12,7 +12,7 @@ from protocol.mls.tree_nodes import (
     HPKECiphertext,
     Node,
     ParentNode,
-    RatchetTree,
+    RatchetTreeExtension,
     UpdatePath,
     UpdatePathNode,
     node_type,
@@ -71,14 +71,14 @@ def test_ratchet_tree_round_trip_with_blanks() -> None:
     nodes = ratchet_tree()
     encoded = encode_tree(nodes)
     assert decode_exact(encoded, read_ratchet_tree) == nodes
-    assert RatchetTree.from_bytes(encoded) == RatchetTree(nodes=nodes)
+    assert RatchetTreeExtension.from_bytes(encoded) == RatchetTreeExtension(nodes=nodes)
 
 
 def test_ratchet_tree_extension() -> None:
-    extension = RatchetTree(nodes=ratchet_tree()).to_extension()
+    extension = RatchetTreeExtension(nodes=ratchet_tree()).to_extension()
     assert extension.extension_type == ExtensionType.RATCHET_TREE
     reparsed = Extension.from_bytes(extension.to_bytes())
-    assert RatchetTree.from_extension(reparsed).nodes == ratchet_tree()
+    assert RatchetTreeExtension.from_extension(reparsed).nodes == ratchet_tree()
 
 
 def test_ratchet_tree_must_end_with_a_non_blank_node() -> None:
@@ -98,9 +98,17 @@ def test_nodes_must_sit_at_their_positions() -> None:
     parent_first = raw_tree([optional_node(parent_node())])
     with pytest.raises(DecodeError, match=r"node 0 .* LeafNode"):
         decode_exact(parent_first, read_ratchet_tree)
-    leaf_at_odd = raw_tree([optional_node(leaf_node()), optional_node(leaf_node())])
+    leaf_at_odd = raw_tree(
+        [optional_node(leaf_node()), optional_node(leaf_node()), optional_node(leaf_node())]
+    )
     with pytest.raises(DecodeError, match=r"node 1 .* ParentNode"):
         decode_exact(leaf_at_odd, read_ratchet_tree)
+
+
+def test_a_tree_must_end_with_a_leaf() -> None:
+    ends_in_parent = raw_tree([optional_node(leaf_node()), optional_node(parent_node())])
+    with pytest.raises(DecodeError, match="end with a leaf"):
+        decode_exact(ends_in_parent, read_ratchet_tree)
 
 
 def test_bad_presence_flag_in_the_tree_is_refused() -> None:

@@ -1,0 +1,84 @@
+"""Tree hashes (RFC 9420 §7.8) and the "original" subtree hash of §7.9."""
+
+from __future__ import annotations
+
+import pytest
+
+from protocol.codec import Writer
+from protocol.mls.ratchet_tree import RatchetTree
+from protocol.mls.tree_hash import (
+    TreeHashMismatchError,
+    check_tree_hash,
+    subtree_hash,
+    tree_hash,
+    tree_hashes,
+)
+from protocol.mls.tree_nodes import ParentNode
+from tests.protocol.mls.signed_trees import SUITE, TreeBuilder
+
+
+def leaf_input(leaf_index: int, encoded_leaf: bytes | None) -> bytes:
+    present = b"\x00" if encoded_leaf is None else b"\x01" + encoded_leaf
+    return b"\x01" + leaf_index.to_bytes(4, "big") + present
+
+
+def parent_input(encoded_parent: bytes | None, left_hash: bytes, right_hash: bytes) -> bytes:
+    w = Writer()
+    w.uint8(2)
+    w.fixed(b"\x00" if encoded_parent is None else b"\x01" + encoded_parent)
+    w.opaque(left_hash)
+    w.opaque(right_hash)
+    return w.getvalue()
+
+
+def test_hash_inputs_are_written_as_the_rfc_lays_them_out() -> None:
+    builder = TreeBuilder()
+    a = builder.key_package_leaf("a")
+    p = ParentNode(encryption_key=b"\x07" * 32, parent_hash=b"", unmerged_leaves=(1,))
+    c = builder.key_package_leaf("c")
+    tree = RatchetTree([a, p, None, None, c])
+
+    th_a = SUITE.hash(leaf_input(0, a.to_bytes()))
+    th_blank = SUITE.hash(leaf_input(1, None))
+    th_p = SUITE.hash(parent_input(p.to_bytes(), th_a, th_blank))
+    th_c = SUITE.hash(leaf_input(2, c.to_bytes()))
+    th_blank3 = SUITE.hash(leaf_input(3, None))
+    th_5 = SUITE.hash(parent_input(None, th_c, th_blank3))
+    th_root = SUITE.hash(parent_input(None, th_p, th_5))
+
+    assert tree_hashes(SUITE, tree) == (th_a, th_p, th_blank, th_root, th_c, th_5, th_blank3)
+    assert tree_hash(SUITE, tree) == th_root
+    assert subtree_hash(SUITE, tree, 5) == th_5
+
+
+def test_every_node_hash_matches_its_subtree_hash() -> None:
+    tree = TreeBuilder().group(6, committer=3)
+    hashes = tree_hashes(SUITE, tree)
+    assert len(hashes) == tree.node_count == 15
+    assert all(subtree_hash(SUITE, tree, index) == hashes[index] for index in range(15))
+
+
+def test_hash_without_added_leaves_is_the_hash_from_before_they_were_added() -> None:
+    builder = TreeBuilder()
+    tree = builder.group(5, committer=0)  # leaves 5..7 blank; the root is leaf 0's
+    before = tree.copy()
+    first = tree.add_leaf(builder.key_package_leaf("late 1"))
+    second = tree.add_leaf(builder.key_package_leaf("late 2"))
+    assert (first, second) == (5, 6)
+    root = tree.parent_node(7)
+    assert root is not None
+    assert root.unmerged_leaves == (5, 6)
+    assert tree_hash(SUITE, tree) != tree_hash(SUITE, before)
+    assert subtree_hash(SUITE, tree, 7, without_leaves=[5, 6]) == tree_hash(SUITE, before)
+    assert subtree_hash(SUITE, tree, 7, without_leaves=[6]) != tree_hash(SUITE, before)
+
+
+def test_a_changed_tree_has_a_different_hash() -> None:
+    builder = TreeBuilder()
+    tree = builder.group(3)
+    expected = tree_hash(SUITE, tree)
+    check_tree_hash(SUITE, tree, expected)
+    tree.update_leaf(1, builder.update_leaf(tree, 1))
+    with pytest.raises(TreeHashMismatchError) as caught:
+        check_tree_hash(SUITE, tree, expected)
+    assert caught.value.code == "tree_hash"
