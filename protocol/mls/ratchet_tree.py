@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Iterable, Iterator
+from itertools import pairwise
 from typing import Self
 
 from protocol.codec import Reader, Writer, decode_exact
@@ -287,7 +288,7 @@ class RatchetTree:
         unmerged at each non-blank parent between it and P (§12.4.3.1)."""
         for index, node in self.parents():
             listed = node.unmerged_leaves
-            if any(a >= b for a, b in zip(listed, listed[1:], strict=False)):
+            if any(a >= b for a, b in pairwise(listed)):
                 raise TreeShapeError(f"node {index} lists unmerged leaves out of order or twice")
             for leaf_index in node.unmerged_leaves:
                 position = 2 * leaf_index
