@@ -39,6 +39,7 @@ from protocol.errors import (
 from protocol.mls.constants import ContentType, ProposalType, SenderType, WireFormat
 from protocol.mls.framing import (
     AuthenticatedContent,
+    Content,
     FramedContent,
     FramedContentAuthData,
     PrivateMessage,
@@ -134,29 +135,27 @@ class UnverifiedContent:
         return self.authenticated
 
 
-def check_sender_may_send(content: FramedContent) -> None:
-    """§6.1, §12.1.8: what each kind of sender may send; anything else is malformed.
+_MAY_SEND: dict[SenderType, Callable[[Content], bool]] = {
+    SenderType.MEMBER: lambda body: True,
+    SenderType.EXTERNAL: lambda body: (
+        isinstance(body, Proposal) and body.proposal_type in EXTERNAL_SENDER_PROPOSALS
+    ),
+    SenderType.NEW_MEMBER_PROPOSAL: lambda body: (
+        isinstance(body, Proposal) and body.proposal_type == ProposalType.ADD
+    ),
+    SenderType.NEW_MEMBER_COMMIT: lambda body: isinstance(body, Commit),
+}
+"""§6.1, §12.1.8: what each kind of sender may send; anything else is malformed. Members
+send anything; an external sender only proposals of the allowed types; a new member only
+an Add of itself (new_member_proposal) or a commit (new_member_commit)."""
 
-    Members send anything; an external sender only proposals of the types it is allowed;
-    a new member only an Add of itself (new_member_proposal) or a commit
-    (new_member_commit).
-    """
-    sender_type = content.sender.sender_type
-    body = content.content
-    match sender_type:
-        case SenderType.MEMBER:
-            return
-        case SenderType.EXTERNAL:
-            allowed = isinstance(body, Proposal) and body.proposal_type in EXTERNAL_SENDER_PROPOSALS
-        case SenderType.NEW_MEMBER_PROPOSAL:
-            allowed = isinstance(body, Proposal) and body.proposal_type == ProposalType.ADD
-        case SenderType.NEW_MEMBER_COMMIT:
-            allowed = isinstance(body, Commit)
-        case _:
-            allowed = False
-    if not allowed:
+
+def check_sender_may_send(content: FramedContent) -> None:
+    """Raise :class:`SenderMismatchError` if the sender's kind may not send this content."""
+    sender_type = SenderType(content.sender.sender_type)
+    if not _MAY_SEND[sender_type](content.content):
         raise SenderMismatchError(
-            f"a {SenderType(sender_type).name} sender may not send this {content.content_type.name}"
+            f"a {sender_type.name} sender may not send this {content.content_type.name}"
         )
 
 
