@@ -18,7 +18,10 @@ scalar of Nsk bytes.
 Peer input is checked (§7.1.4) and every failure is :class:`~crypto.errors.InvalidKeyError`:
 a NIST point must be uncompressed and on the curve (cofactor 1, so no small subgroup); an
 X25519/X448 exchange whose result is all zero is refused, which rejects every low-order
-point in every encoding rather than a list of known ones.
+point rather than a list of known ones. An X25519/X448 key must also be canonical, u < p
+(for X25519 this includes a clear top bit): RFC 7748 would reduce u mod p and ignore that
+bit, so one key would have several byte strings, while MLS requires encryption keys to be
+unique byte-wise (RFC 9420 §7.3). Honest keys are always canonical.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from crypto.errors import InvalidKeyError
+from crypto.errors import InvalidKeyError, InvalidLengthError
 from crypto.kdf import HKDF_SHA256, HKDF_SHA384, HKDF_SHA512, Kdf
 from crypto.random import RandomSource
 
@@ -59,6 +62,8 @@ class LabeledKdf:
 
     def expand(self, prk: bytes, label: bytes, info: bytes, length: int) -> bytes:
         """Expand(prk, I2OSP(L, 2) || "HPKE-v1" || suite_id || label || info, L)."""
+        if not 0 <= length <= 0xFFFF:
+            raise InvalidLengthError(f"LabeledExpand cannot produce {length} bytes")
         labeled_info = length.to_bytes(2, "big") + HPKE_VERSION + self.suite_id + label + info
         return self.kdf.expand(prk, labeled_info, length)
 
@@ -82,15 +87,18 @@ class _DhGroup(Protocol):
 
 
 class _Montgomery:
-    """X25519 or X448 (RFC 7748): every Nsk-byte string is a private key (it is clamped)."""
+    """X25519 or X448 (RFC 7748): every Nsk-byte string is a private key (it is clamped);
+    a public key is the little-endian u-coordinate, accepted only below ``prime``."""
 
     def __init__(
         self,
         size: int,
+        prime: int,
         load: Callable[[bytes], _LibPrivateKey],
         exchange: Callable[[_LibPrivateKey, bytes], bytes],
     ) -> None:
         self.n_pk = self.n_sk = size
+        self._prime = prime
         self._load = load
         self._exchange = exchange
         # A fixed scalar detects low order: clamped, it is a multiple of the cofactor yet too
@@ -118,6 +126,8 @@ class _Montgomery:
     def dh(self, key: _LibPrivateKey, peer_public: bytes) -> bytes:
         if len(peer_public) != self.n_pk:
             raise InvalidKeyError(f"public key must be {self.n_pk} bytes")
+        if int.from_bytes(peer_public, "little") >= self._prime:  # X25519: also the top bit
+            raise InvalidKeyError("public key is not a canonical encoding")
         try:
             shared = self._exchange(key, peer_public)
         except ValueError:  # OpenSSL refuses an all-zero result itself
@@ -339,12 +349,12 @@ DHKEM_X25519 = Kem(
     "DHKEM(X25519, HKDF-SHA256)",
     HKDF_SHA256,
     32,
-    _Montgomery(32, x25519.X25519PrivateKey.from_private_bytes, _x25519_exchange),
+    _Montgomery(32, 2**255 - 19, x25519.X25519PrivateKey.from_private_bytes, _x25519_exchange),
 )
 DHKEM_X448 = Kem(
     0x0021,
     "DHKEM(X448, HKDF-SHA512)",
     HKDF_SHA512,
     64,
-    _Montgomery(56, x448.X448PrivateKey.from_private_bytes, _x448_exchange),
+    _Montgomery(56, 2**448 - 2**224 - 1, x448.X448PrivateKey.from_private_bytes, _x448_exchange),
 )

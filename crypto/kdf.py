@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.hmac import HMAC
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
-from crypto.errors import InvalidLengthError
+from crypto.errors import InvalidLengthError, InvalidTagError
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,10 @@ class Kdf:
         tag.update(data)
         return tag.finalize()
 
-    def verify_mac(self, key: bytes, data: bytes, tag: bytes) -> bool:
-        """Constant-time comparison of ``tag`` with MAC(key, data)."""
-        return std_hmac.compare_digest(self.mac(key, data), tag)
+    def verify_mac(self, key: bytes, data: bytes, tag: bytes) -> None:
+        """Raise ``InvalidTagError`` unless ``tag`` is MAC(key, data); constant-time compare."""
+        if not std_hmac.compare_digest(self.mac(key, data), bytes(tag)):
+            raise InvalidTagError("MAC does not verify")
 
     def extract(self, salt: bytes, ikm: bytes) -> bytes:
         """HKDF-Extract; an empty salt means Nh zero bytes (RFC 5869 §2.2)."""

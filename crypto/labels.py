@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crypto.errors import InvalidKeyError, InvalidLengthError
 from crypto.hpke import HpkePrivateKey
 from crypto.random import RandomSource
 from crypto.signatures import SigningKey
@@ -34,6 +35,8 @@ def _label(label: str | bytes) -> bytes:
 def expand_with_label(
     suite: CipherSuite, secret: bytes, label: str | bytes, context: bytes, length: int
 ) -> bytes:
+    if not 0 <= length <= 0xFFFF:  # KDFLabel.length is a uint16
+        raise InvalidLengthError(f"ExpandWithLabel cannot produce {length} bytes")
     kdf_label = length.to_bytes(2, "big") + _label(label) + opaque(context)
     return suite.expand(secret, kdf_label, length)
 
@@ -60,6 +63,9 @@ def _sign_content(label: str | bytes, content: bytes) -> bytes:
 def sign_with_label(
     suite: CipherSuite, key: SigningKey, label: str | bytes, content: bytes
 ) -> bytes:
+    """Sign with ``key``; ``InvalidKeyError`` if it is not a key of the suite's scheme."""
+    if key.scheme != suite.signature:
+        raise InvalidKeyError(f"{key.scheme.name} key used with {suite.signature.name} suite")
     return key.sign(_sign_content(label, content))
 
 

@@ -20,8 +20,10 @@ Verification is strict where strictness costs no interoperability (ATTACKS.md E2
   implementations normalise. Rejecting high S would refuse their honest signatures, so
   (r, n - s) verifies too: code must never take signature bytes as the identity of what
   was signed.
-* Ed448 is verified by OpenSSL, which refuses S >= L; its public keys are only checked for
-  length before verification, so a malformed point fails as a bad signature.
+* Ed448 is verified by OpenSSL, which refuses S >= L. OpenSSL accepts public keys of small
+  order (with one of them, a fixed R and S = 0 verify every message) and with a small-order
+  component, so public keys are first checked as Ed25519's are: canonical points of the
+  prime-order subgroup, decoded and tested in :mod:`crypto.edwards448`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from crypto import edwards448
 from crypto.errors import InvalidKeyError, InvalidSignatureError
 from crypto.random import RandomSource
 
@@ -137,6 +140,10 @@ class _Ed448(_EdDsa):
 
     def _from_seed(self, seed: bytes) -> _LibSigningKey:
         return ed448.Ed448PrivateKey.from_private_bytes(seed)
+
+    def check_public(self, public_key: bytes) -> None:
+        super().check_public(public_key)
+        edwards448.check_public_key(public_key)
 
     def _verifies(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
         try:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from crypto.errors import InvalidTagError
 from crypto.labels import sign_with_label, verify_with_label
 from crypto.padding import padded_length
 from crypto.random import RandomSource
@@ -210,10 +211,12 @@ def unprotect_public(
     authenticated = message.authenticated_content()
     if content.sender.sender_type == SenderType.MEMBER:
         tag = message.membership_tag
-        if tag is None or not suite.kdf.verify_mac(
-            membership_key, authenticated.tbm(group_context), tag
-        ):
+        if tag is None:
             raise MembershipTagError("membership tag does not verify")
+        try:
+            suite.kdf.verify_mac(membership_key, authenticated.tbm(group_context), tag)
+        except InvalidTagError as exc:
+            raise MembershipTagError("membership tag does not verify") from exc
     return UnverifiedContent(authenticated)
 
 

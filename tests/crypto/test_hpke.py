@@ -425,6 +425,58 @@ def test_low_order_points_are_refused_everywhere(kem: Kem, point: bytes) -> None
         suite.open_base(point, sk_r, b"", b"", bytes(32))
 
 
+X25519_P = 2**255 - 19
+MONTGOMERY_PRIMES = {DHKEM_X25519: X25519_P, DHKEM_X448: X448_P}
+
+
+def _non_canonical_encodings(kem: Kem) -> dict[str, bytes]:
+    """Second byte strings for points that are not of low order (so the all-zero check
+    alone does not catch them): u + p where that still fits, and the ignored top bit."""
+    _, honest = kem.generate_key_pair(DeterministicRandom("honest"))
+    prime = MONTGOMERY_PRIMES[kem]
+    base_u = 9 if kem == DHKEM_X25519 else 5  # RFC 7748 §4.1 and §4.2
+    encodings = {
+        "base point + p": (base_u + prime).to_bytes(kem.n_pk, "little"),
+        "2 + p": (2 + prime).to_bytes(kem.n_pk, "little"),
+        "all ones": b"\xff" * kem.n_pk,
+    }
+    if kem == DHKEM_X25519:
+        encodings["honest key, top bit set"] = honest[:-1] + bytes([honest[-1] | 0x80])
+        encodings["base point, top bit set"] = (base_u + 2**255).to_bytes(32, "little")
+    return encodings
+
+
+@pytest.mark.parametrize(
+    ("kem", "name"),
+    [(kem, name) for kem in MONTGOMERY_PRIMES for name in _non_canonical_encodings(kem)],
+    ids=lambda v: v.name if isinstance(v, Kem) else v,
+)
+def test_non_canonical_montgomery_keys_are_refused_everywhere(kem: Kem, name: str) -> None:
+    """One key must not appear as two byte strings: MLS encryption keys are unique byte-wise."""
+    point = _non_canonical_encodings(kem)[name]
+    assert int.from_bytes(point, "little") >= MONTGOMERY_PRIMES[kem]
+    suite = Hpke(kem, kem.kdf, AES_256_GCM)
+    sk_r, _ = kem.generate_key_pair(DeterministicRandom("recipient"))
+    with pytest.raises(InvalidKeyError):
+        kem.validate_public_key(point)
+    with pytest.raises(InvalidKeyError):  # as a recipient key
+        suite.seal_base(point, b"", b"", b"secret", DeterministicRandom("sender"))
+    with pytest.raises(InvalidKeyError):  # as an enc
+        suite.open_base(point, sk_r, b"", b"", bytes(32))
+
+
+@settings(max_examples=50, deadline=None)
+@given(kem=st.sampled_from(list(MONTGOMERY_PRIMES)), ikm=st.binary(min_size=56, max_size=64))
+def test_honest_montgomery_keys_are_canonical(kem: Kem, ikm: bytes) -> None:
+    sk, pk = kem.derive_key_pair(ikm)
+    assert int.from_bytes(pk, "little") < MONTGOMERY_PRIMES[kem]
+    kem.validate_public_key(pk)
+    suite = Hpke(kem, kem.kdf, AES_128_GCM)
+    enc, ciphertext = suite.seal_base(pk, b"", b"", b"note", DeterministicRandom(ikm))
+    assert int.from_bytes(enc, "little") < MONTGOMERY_PRIMES[kem]
+    assert suite.open_base(enc, sk, b"", b"", ciphertext) == b"note"
+
+
 def _invalid_p256_points() -> dict[str, bytes]:
     _, valid = DHKEM_P256.generate_key_pair(DeterministicRandom("p256"))
     y = int.from_bytes(valid[33:], "big")
@@ -569,6 +621,9 @@ def test_export_length_is_bounded() -> None:
     assert len(sender.export(b"ctx", 255 * 32)) == 255 * 32
     with pytest.raises(InvalidLengthError):
         sender.export(b"ctx", 255 * 32 + 1)
+    for length in (-1, 0x10000, 70000):  # beyond what I2OSP(L, 2) can encode
+        with pytest.raises(InvalidLengthError):
+            sender.export(b"", length)
 
 
 def test_nothing_secret_is_shown() -> None:

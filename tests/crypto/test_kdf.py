@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crypto.errors import InvalidLengthError
+from crypto.errors import InvalidLengthError, InvalidTagError
 from crypto.kdf import HKDF_SHA256, HKDF_SHA384, HKDF_SHA512, Kdf
 
 IKM = bytes([0x0B] * 22)
@@ -38,10 +38,24 @@ def test_sizes_and_identifiers(kdf: Kdf, size: int, hkdf_id: int) -> None:
     assert kdf.hkdf_id == hkdf_id
     assert len(kdf.hash(b"")) == size
     assert len(kdf.extract(b"", b"")) == size
+    assert len(kdf.mac(b"key", b"data")) == size
+
+
+@pytest.mark.parametrize("kdf", [HKDF_SHA256, HKDF_SHA384, HKDF_SHA512], ids=lambda k: k.name)
+def test_verify_mac_raises_on_any_mismatch(kdf: Kdf) -> None:
     tag = kdf.mac(b"key", b"data")
-    assert kdf.verify_mac(b"key", b"data", tag)
-    assert not kdf.verify_mac(b"key", b"data", tag[:-1] + bytes([tag[-1] ^ 1]))
-    assert not kdf.verify_mac(b"key", b"other data", tag)
+    kdf.verify_mac(b"key", b"data", tag)  # returns nothing: success is the absence of an error
+    for key, data, bad in (
+        (b"key", b"data", tag[:-1] + bytes([tag[-1] ^ 1])),
+        (b"key", b"data", bytes([tag[0] ^ 0x80]) + tag[1:]),
+        (b"key", b"data", tag[:-1]),
+        (b"key", b"data", tag + b"\x00"),
+        (b"key", b"data", b""),
+        (b"key", b"other data", tag),
+        (b"other key", b"data", tag),
+    ):
+        with pytest.raises(InvalidTagError):
+            kdf.verify_mac(key, data, bad)
 
 
 def test_sha256_of_empty_input() -> None:

@@ -12,6 +12,7 @@ import pytest
 from crypto.errors import (
     CasecircleError,
     InvalidKeyError,
+    InvalidLengthError,
     InvalidSignatureError,
     InvalidTagError,
 )
@@ -127,3 +128,29 @@ def test_crypto_basics_notices_a_changed_value(vectors_dir: Path, area: str, fie
         changed[area][field] = value.hex()
         with pytest.raises(CasecircleError):
             run_case(changed)
+
+
+# --- Misuse --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("length", [-1, 0x10000, 70000])
+def test_expand_with_label_refuses_a_length_kdf_label_cannot_hold(
+    suite: CipherSuite, length: int
+) -> None:
+    with pytest.raises(InvalidLengthError):
+        expand_with_label(suite, bytes(suite.hash_size), "key", b"", length)
+
+
+def test_sign_with_label_refuses_a_key_of_another_scheme(suite: CipherSuite) -> None:
+    for other in SUPPORTED_SUITE_IDS:
+        scheme = cipher_suite(other).signature
+        key = scheme.generate(DeterministicRandom(scheme.name))
+        if scheme == suite.signature:
+            suite.signature.verify(
+                key.public_key,
+                opaque(b"MLS 1.0 LeafNodeTBS") + opaque(b"content"),
+                sign_with_label(suite, key, "LeafNodeTBS", b"content"),
+            )
+            continue
+        with pytest.raises(InvalidKeyError):
+            sign_with_label(suite, key, "LeafNodeTBS", b"content")

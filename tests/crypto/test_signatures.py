@@ -8,7 +8,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from crypto.edwards448 import decode_point
 from crypto.errors import InvalidKeyError, InvalidSignatureError
 from crypto.signatures import (
     ECDSA_P256_SHA256,
@@ -292,3 +295,124 @@ def test_a_key_is_not_usable_with_another_scheme() -> None:
     with pytest.raises(InvalidKeyError):
         ED25519.verify(p256_key.public_key, MESSAGE, p256_key.sign(MESSAGE))
     assert ed_key != p256_key
+
+
+# --- Ed448 public keys (RFC 8032 §5.2.3): canonical points of the prime-order subgroup ----
+
+ED448_P = 2**448 - 2**224 - 1
+
+
+def _ed448_encode(x: int, y: int) -> bytes:
+    return (y | (x & 1) << 455).to_bytes(57, "little")
+
+
+ED448_SMALL_ORDER = {
+    "identity (0, 1)": _ed448_encode(0, 1),
+    "(0, -1), order 2": _ed448_encode(0, ED448_P - 1),
+    "(1, 0), order 4": _ed448_encode(1, 0),
+    "(-1, 0), order 4": _ed448_encode(ED448_P - 1, 0),
+}
+ED448_NON_CANONICAL = {
+    "identity with x_0 = 1": _ed448_encode(1, 1),  # x = 0 has no odd form
+    "(0, -1) with x_0 = 1": _ed448_encode(1, ED448_P - 1),
+    "y = p": _ed448_encode(0, ED448_P),
+    "y = p + 1": _ed448_encode(0, ED448_P + 1),
+    "y = p + 1, x_0 = 1": _ed448_encode(1, ED448_P + 1),
+    "bits 448-454 set": b"\x01" + bytes(55) + b"\x7f",
+    "all ones": b"\xff" * 57,
+    "y = 2, not on the curve": _ed448_encode(0, 2),  # (y^2 - 1) / (d y^2 - 1) is no square
+}
+
+
+def _ed448_variants_of(public_key: bytes) -> dict[str, bytes]:
+    """Other byte strings for an honest key: y + p, and the key plus each small-order point."""
+    x, y = decode_point(public_key)
+    p = ED448_P
+    return {
+        "y + p": _ed448_encode(x, y + p),
+        "A + (0, -1)": _ed448_encode(p - x, p - y),
+        "A + (1, 0)": _ed448_encode(y, p - x),
+        "A + (-1, 0)": _ed448_encode(p - y, x),
+    }
+
+
+@pytest.mark.parametrize(
+    "public_key",
+    list(ED448_SMALL_ORDER.values()) + list(ED448_NON_CANONICAL.values()),
+    ids=list(ED448_SMALL_ORDER) + list(ED448_NON_CANONICAL),
+)
+def test_ed448_refuses_small_order_and_non_canonical_keys(public_key: bytes) -> None:
+    key = ED448.generate(DeterministicRandom("ed448"))
+    with pytest.raises(InvalidKeyError):
+        ED448.validate_public_key(public_key)
+    with pytest.raises(InvalidKeyError):
+        ED448.verify(public_key, MESSAGE, key.sign(MESSAGE))
+    with pytest.raises(InvalidKeyError):
+        ED448.verify(public_key, MESSAGE, public_key + bytes(57))
+
+
+def test_ed448_order_4_key_forgery_is_refused() -> None:
+    """E2: for A = (1, 0), R = (1, 0) and S = 0, OpenSSL verifies every message."""
+    weak = ED448_SMALL_ORDER["(1, 0), order 4"]
+    for message in (MESSAGE, b"", b"any other message"):
+        with pytest.raises(InvalidKeyError):
+            ED448.verify(weak, message, weak + bytes(57))
+
+
+@pytest.mark.parametrize("variant", ["y + p", "A + (0, -1)", "A + (1, 0)", "A + (-1, 0)"])
+def test_ed448_a_key_has_one_encoding(variant: str) -> None:
+    key = ED448.generate(DeterministicRandom("ed448"))
+    other = _ed448_variants_of(key.public_key)[variant]
+    assert other != key.public_key
+    with pytest.raises(InvalidKeyError):
+        ED448.validate_public_key(other)
+    with pytest.raises(InvalidKeyError):
+        ED448.verify(other, MESSAGE, key.sign(MESSAGE))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.binary(min_size=57, max_size=57))
+def test_ed448_honest_keys_decode_and_validate(seed: bytes) -> None:
+    key = ED448.load_private_key(seed)
+    x, y = decode_point(key.public_key)
+    assert _ed448_encode(x, y) == key.public_key
+    assert (x * x + y * y - 1 + 39081 * x * x * y * y) % ED448_P == 0  # on the curve, d = -39081
+    ED448.validate_public_key(key.public_key)
+    ED448.verify(key.public_key, MESSAGE, key.sign(MESSAGE))
+
+
+@settings(max_examples=100, deadline=None)
+@given(y=st.integers(min_value=0, max_value=ED448_P - 1), x_0=st.integers(0, 1))
+def test_ed448_any_canonical_y_is_a_valid_key_or_an_invalid_key_error(y: int, x_0: int) -> None:
+    data = _ed448_encode(x_0, y)
+    try:
+        ED448.validate_public_key(data)
+    except InvalidKeyError:
+        return
+    x, decoded_y = decode_point(data)
+    assert (decoded_y, x & 1) == (y, x_0)
+    assert x != 0
+    assert y != 0
+
+
+def test_ed448_matches_rfc8032() -> None:
+    """RFC 8032 §7.4, "1 octet": the key we derive, validate and verify with."""
+    seed = bytes.fromhex(
+        "c4eab05d357007c632f3dbb48489924d552b08fe0c353a0d4a1f00acda2c463a"
+        "fbea67c5e8d2877c5e3bc397a659949ef8021e954e0a12274e"
+    )
+    public_key = bytes.fromhex(
+        "43ba28f430cdff456ae531545f7ecd0ac834a55d9358c0372bfa0c6c6798c086"
+        "6aea01eb00742802b8438ea4cb82169c235160627b4c3a9480"
+    )
+    signature = bytes.fromhex(
+        "26b8f91727bd62897af15e41eb43c377efb9c610d48f2335cb0bd0087810f435"
+        "2541b143c4b981b7e18f62de8ccdf633fc1bf037ab7cd779805e0dbcc0aae1cb"
+        "cee1afb2e027df36bc04dcecbf154336c19f0af7e0a6472905e799f1953d2a0f"
+        "f3348ab21aa4adafd1d234441cf807c03a00"
+    )
+    key = ED448.load_private_key(seed)
+    assert key.public_key == public_key
+    assert key.sign(b"\x03") == signature
+    ED448.validate_public_key(public_key)
+    ED448.verify(public_key, b"\x03", signature)

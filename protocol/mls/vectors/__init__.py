@@ -38,6 +38,11 @@ AREAS: dict[str, str] = {
     "welcome": "welcome",
     "tree-validation": "tree_validation",
     "tree-operations": "tree_operations",
+    "treekem": "treekem",
+    "passive-client-welcome": "passive_client",
+    "passive-client-handling-commit": "passive_client",
+    "interop-passive-commit": "passive_client",
+    "interop-passive-external-proposals": "passive_client",
 }
 
 

@@ -1,0 +1,87 @@
+"""Simulated devices for group tests: each with a signing key, key packages and a Group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crypto.hpke import HpkePrivateKey
+from crypto.signatures import SigningKey
+from crypto.suites import CipherSuite
+from protocol.mls.constants import CredentialType, ProtocolVersion
+from protocol.mls.credentials import BasicCredential
+from protocol.mls.framing import MLSMessage
+from protocol.mls.group import Group
+from protocol.mls.joining import join_from_welcome
+from protocol.mls.key_package import KeyPackage
+from protocol.mls.key_packages import create_key_package, default_lifetime
+from protocol.mls.leaf_node import Capabilities
+from protocol.mls.welcome import Welcome
+from tests.helpers import DeterministicRandom
+
+NOW = 1_790_000_000
+
+
+def capabilities(suite: CipherSuite) -> Capabilities:
+    return Capabilities(
+        versions=(ProtocolVersion.MLS10,),
+        cipher_suites=(suite.suite_id,),
+        credentials=(CredentialType.BASIC,),
+    )
+
+
+@dataclass
+class Device:
+    """One device: identity, signing key, the key packages it handed out, and its group."""
+
+    suite: CipherSuite
+    name: str
+    rng: DeterministicRandom = field(init=False)
+    signing_key: SigningKey = field(init=False)
+    group: Group | None = None
+    _packages: dict[bytes, tuple[HpkePrivateKey, HpkePrivateKey]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rng = DeterministicRandom(f"device {self.name} suite {self.suite.suite_id}")
+        self.signing_key = self.suite.signature.generate(self.rng)
+
+    @property
+    def credential(self) -> BasicCredential:
+        return BasicCredential(identity=self.name.encode())
+
+    def key_package(self) -> KeyPackage:
+        created = create_key_package(
+            self.suite,
+            self.signing_key,
+            self.credential,
+            capabilities(self.suite),
+            default_lifetime(NOW),
+            (),
+            (),
+            self.rng,
+        )
+        package = created.key_package
+        self._packages[package.to_bytes()] = (
+            created.init_private_key,
+            created.encryption_private_key,
+        )
+        return package
+
+    def create_group(self, group_id: bytes) -> Group:
+        self.group = Group.create(
+            self.suite,
+            group_id,
+            self.signing_key,
+            self.credential,
+            capabilities(self.suite),
+            default_lifetime(NOW),
+            self.rng,
+        )
+        return self.group
+
+    def join(self, welcome: bytes, package: KeyPackage) -> Group:
+        body = MLSMessage.from_bytes(welcome).body
+        assert isinstance(body, Welcome)
+        init_key, encryption_key = self._packages.pop(package.to_bytes())
+        state = join_from_welcome(self.suite, body, package, init_key, encryption_key, NOW)
+        self.group = Group(state, self.signing_key)
+        return self.group
