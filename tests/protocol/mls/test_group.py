@@ -7,13 +7,23 @@ import pytest
 from crypto.suites import SUPPORTED_SUITE_IDS, CipherSuite, cipher_suite
 from protocol.errors import ReplayError, UnknownSenderError, WrongEpochError, WrongGroupError
 from protocol.mls.constants import WireFormat
-from protocol.mls.events import ApplicationMessage, EpochChanged, MemberAdded, RemovedFromGroup
+from protocol.mls.credentials import BasicCredential
+from protocol.mls.events import (
+    ApplicationMessage,
+    EpochChanged,
+    MemberAdded,
+    MemberRemoved,
+    ProposalQueued,
+    RemovedFromGroup,
+)
+from protocol.mls.external_sender import external_proposal, external_senders_extension
 from protocol.mls.framing import FramedContent, MLSMessage, Sender
 from protocol.mls.group import Group, GroupRemovedError
+from protocol.mls.key_packages import default_lifetime
 from protocol.mls.message_protection import protect_private, sign_content
-from protocol.mls.proposals import Commit
+from protocol.mls.proposals import Commit, Proposal, Remove
 from protocol.mls.welcome_protection import WelcomeNotForUsError
-from tests.protocol.mls.group_devices import NOW, Device
+from tests.protocol.mls.group_devices import NOW, Device, capabilities
 
 GROUP_ID = b"case 2026-117"
 
@@ -172,3 +182,54 @@ def test_commit_from_a_non_member_leaf_is_refused(suite: CipherSuite) -> None:
     with pytest.raises(UnknownSenderError):
         bob.group.process(MLSMessage(body=forged).to_bytes(), NOW)
     assert bob.group.epoch == epoch
+
+
+def test_coordinator_removes_a_device_by_external_proposal(suite: CipherSuite) -> None:
+    coordinator_key = suite.signature.generate(Device(suite, "coordinator").rng)
+    coordinator = BasicCredential(identity=b"coordinator")
+    extension = external_senders_extension(((coordinator_key.public_key, coordinator),))
+    alice = Device(suite, "alice")
+    bob = Device(suite, "bob")
+    alice.group = Group.create(
+        suite,
+        GROUP_ID,
+        alice.signing_key,
+        alice.credential,
+        capabilities(suite),
+        default_lifetime(NOW),
+        alice.rng,
+        extensions=(extension,),
+    )
+    package = bob.key_package()
+    pending = alice.group.commit(alice.rng, NOW, add=(package,))
+    alice.group.merge_pending()
+    assert pending.welcome is not None
+    bob_group = bob.join(pending.welcome, package)
+
+    removal = external_proposal(
+        suite,
+        coordinator_key,
+        0,
+        GROUP_ID,
+        alice.group.epoch,
+        Proposal(body=Remove(removed=bob_group.own_leaf)),
+    )
+    for group in (alice.group, bob_group):
+        (queued,) = group.process(removal, NOW).events
+        assert isinstance(queued, ProposalQueued)
+    commit = alice.group.commit(alice.rng, NOW)
+    outcome = bob_group.process(commit.message, NOW)
+    assert outcome.events == (RemovedFromGroup(bob_group.epoch + 1),)
+    events = alice.group.merge_pending()
+    assert [type(e) for e in events] == [MemberRemoved, EpochChanged]
+
+
+def test_external_proposal_from_a_key_not_in_the_extension_is_refused(suite: CipherSuite) -> None:
+    alice, bob = build(suite, ["alice", "bob"])
+    assert alice.group is not None and bob.group is not None
+    impostor = suite.signature.generate(Device(suite, "impostor").rng)
+    forged = external_proposal(
+        suite, impostor, 0, GROUP_ID, bob.group.epoch, Proposal(body=Remove(removed=0))
+    )
+    with pytest.raises(UnknownSenderError):
+        bob.group.process(forged, NOW)
