@@ -281,6 +281,7 @@ def process_commit(
         _interim(state, context, received),
         previous=state,
     )
+    new_state.reinit = applied.reinit
     events = tuple(_events(state, applied, committer, context.epoch))
     return StagedCommit(state=new_state, events=events, authenticated=authenticated)
 
@@ -375,6 +376,7 @@ def create_commit(
         _interim(state, context, tag),
         previous=state,
     )
+    new_state.reinit = applied.reinit
     events = tuple(_events(state, applied, own, context.epoch))
     staged = StagedCommit(
         state=new_state,

@@ -13,6 +13,7 @@ one commit of its own waiting for the relay's verdict::
                                                   discard_pending() (relay refused: 409)
     pending      process(...)                  as active (someone else's commit may win)
     removed      anything                      → GroupRemovedError
+    reinit       protect/propose/commit        → GroupReinitializedError (§11.2)
 
 A failed check raises a typed error and leaves the group exactly as it was: commits are
 staged on copies, and a message's keys are consumed only once it decrypted.
@@ -73,6 +74,12 @@ class WrongWireFormatError(ValidationError):
     """A message of a kind the group does not process (Welcome, KeyPackage, GroupInfo)."""
 
     code = "wrong_wire_format"
+
+
+class GroupReinitializedError(ValidationError):
+    """A committed ReInit closed this group; its successor is joined by a Welcome (§11.2)."""
+
+    code = "group_reinitialized"
 
 
 class PendingCommitError(ValidationError):
@@ -180,7 +187,7 @@ class Group:
     def _send(
         self, content: ApplicationData | Proposal, rng: RandomSource, authenticated_data: bytes
     ) -> bytes:
-        state = self.state
+        state = self._sending_state()
         framed = FramedContent(
             group_id=state.group_id,
             epoch=state.epoch,
@@ -217,7 +224,7 @@ class Group:
         """
         if self._pending is not None:
             raise PendingCommitError("a commit of ours is already waiting for the relay")
-        state = self.state
+        state = self._sending_state()
         by_value = [Proposal(body=Add(key_package=kp)) for kp in add] + [
             Proposal(body=Remove(removed=leaf)) for leaf in remove
         ]
@@ -246,6 +253,14 @@ class Group:
             created=created,
         )
         return self._pending
+
+    def _sending_state(self) -> EpochState:
+        state = self.state
+        if state.reinit is not None:
+            raise GroupReinitializedError(
+                "the group was closed by a ReInit; wait for its successor"
+            )
+        return state
 
     @property
     def pending(self) -> PendingCommit | None:

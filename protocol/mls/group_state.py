@@ -28,7 +28,7 @@ from protocol.mls.key_packages import create_key_package
 from protocol.mls.key_schedule import EpochSecrets
 from protocol.mls.leaf_node import Capabilities, LeafNode, Lifetime
 from protocol.mls.proposal_list import QueuedProposal
-from protocol.mls.proposals import PreSharedKeyID, ResumptionPSKID
+from protocol.mls.proposals import PreSharedKeyID, ReInit, ResumptionPSKID
 from protocol.mls.ratchet_tree import RatchetTree
 from protocol.mls.secret_tree import SecretTree
 from protocol.mls.transcript import confirmation_tag, interim_transcript_hash
@@ -53,6 +53,9 @@ class EpochState:
     proposals: dict[bytes, QueuedProposal] = field(default_factory=dict, repr=False)
     resumption_psks: dict[int, bytes] = field(default_factory=dict, repr=False)
     """``resumption_psk`` of this and recent epochs, by epoch, for resumption PSKs (§8.6)."""
+    reinit: ReInit | None = None
+    """Set when the commit that began this epoch covered a ReInit: the group is closed to
+    sending and waits for the Welcome of its successor (§11.2, §12.4.2)."""
 
     @classmethod
     def start(

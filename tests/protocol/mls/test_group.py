@@ -18,10 +18,10 @@ from protocol.mls.events import (
 )
 from protocol.mls.external_sender import external_proposal, external_senders_extension
 from protocol.mls.framing import FramedContent, MLSMessage, Sender
-from protocol.mls.group import Group, GroupRemovedError
+from protocol.mls.group import Group, GroupReinitializedError, GroupRemovedError
 from protocol.mls.key_packages import default_lifetime
 from protocol.mls.message_protection import protect_private, sign_content
-from protocol.mls.proposals import Commit, Proposal, Remove
+from protocol.mls.proposals import Commit, Proposal, ReInit, Remove
 from protocol.mls.welcome_protection import WelcomeNotForUsError
 from tests.protocol.mls.group_devices import NOW, Device, capabilities
 
@@ -233,3 +233,19 @@ def test_external_proposal_from_a_key_not_in_the_extension_is_refused(suite: Cip
     )
     with pytest.raises(UnknownSenderError):
         bob.group.process(forged, NOW)
+
+
+def test_a_committed_reinit_closes_the_group_to_sending(suite: CipherSuite) -> None:
+    alice, bob = build(suite, ["alice", "bob"])
+    assert alice.group is not None and bob.group is not None
+    reinit = Proposal(
+        body=ReInit(group_id=b"successor", cipher_suite=suite.suite_id, extensions=())
+    )
+    proposal = alice.group.propose(reinit, alice.rng)
+    bob.group.process(proposal, NOW)
+    pending = bob.group.commit(bob.rng, NOW)
+    deliver(pending.message, alice.group)
+    bob.group.merge_pending()
+    for group in (alice.group, bob.group):
+        with pytest.raises(GroupReinitializedError):
+            group.protect(b"too late", alice.rng)
