@@ -51,6 +51,7 @@ from protocol.mls.framing import (
     Sender,
 )
 from protocol.mls.group_state import EpochState, create_group
+from protocol.mls.group_state_codec import decode_state, encode_state
 from protocol.mls.key_package import KeyPackage
 from protocol.mls.leaf_node import Capabilities, Lifetime
 from protocol.mls.leaf_validation import Now
@@ -324,6 +325,30 @@ class Group:
         self._state = staged.state
         self._pending = None
         return staged.events
+
+    # --- persistence -------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """The current epoch's whole state, for the client to store (format and checks:
+        :mod:`protocol.mls.group_state_codec`).
+
+        The bytes hold the group's secrets and our private keys: the caller seals them (the
+        client's local store encrypts them). Store them after every call that changes the
+        state, before that call's output is sent. A pending commit of ours is not included:
+        after a restart the client resends or rebuilds it on the restored epoch, and the
+        relay answers a stale one with 409. Merge and store as soon as the relay accepts
+        a commit: a member that lost its accepted commit cannot process it and must rejoin.
+        """
+        return encode_state(self.state)
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, signing_key: SigningKey, *, psks: PskLookup = no_psks
+    ) -> Group:
+        """A group restored from :meth:`to_bytes`, with no pending commit; ``DecodeError`` or
+        a ``ValidationError`` if ``data`` is not one consistent state or ``signing_key`` is
+        not the key of our leaf."""
+        return cls(decode_state(data), signing_key, psks=psks)
 
 
 def _committable(state: EpochState, removing: tuple[int, ...]) -> list[bytes]:
