@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crypto.errors import CasecircleError
 from crypto.random import RandomSource
 from crypto.signatures import SigningKey
 from crypto.suites import CipherSuite
-from protocol.errors import ValidationError
+from protocol.errors import ValidationError, WrongEpochError
 from protocol.mls.commit import (
     CreatedCommit,
     PskLookup,
@@ -61,7 +62,7 @@ from protocol.mls.message_protection import (
     unprotect_private,
     unprotect_public,
 )
-from protocol.mls.proposal_list import QueuedProposal
+from protocol.mls.proposal_list import QueuedProposal, apply_proposals
 from protocol.mls.proposals import Add, PreSharedKeyID, Proposal, Remove, Update
 
 
@@ -229,7 +230,11 @@ class Group:
         by_value = [Proposal(body=Add(key_package=kp)) for kp in add] + [
             Proposal(body=Remove(removed=leaf)) for leaf in remove
         ]
-        by_reference = _committable(state, remove) if include_received else []
+        by_reference = (
+            _valid_references(state, by_value, _committable(state, remove), now)
+            if include_received
+            else []
+        )
         created = create_commit(
             state,
             self._signing_key,
@@ -321,7 +326,16 @@ class Group:
                 return Processed(staged.events, staged)
 
     def merge(self, staged: StagedCommit) -> tuple[GroupEvent, ...]:
-        """Make a staged commit the group's state (the epoch advances, or we are out)."""
+        """Make a staged commit the group's state (the epoch advances, or we are out).
+
+        Only a commit staged on the current epoch can be merged: a second commit of the
+        same epoch, or an old one merged again, would fork or roll back the group.
+        """
+        if staged.authenticated.content.epoch != self.state.epoch:
+            raise WrongEpochError(
+                f"the staged commit is for epoch {staged.authenticated.content.epoch}, "
+                f"the group is at {self.state.epoch}"
+            )
         self._state = staged.state
         self._pending = None
         return staged.events
@@ -349,6 +363,32 @@ class Group:
         a ``ValidationError`` if ``data`` is not one consistent state or ``signing_key`` is
         not the key of our leaf."""
         return cls(decode_state(data), signing_key, psks=psks)
+
+
+def _valid_references(
+    state: EpochState, by_value: list[Proposal], candidates: list[bytes], now: Now
+) -> list[bytes]:
+    """The received proposals that keep the list valid (§12.4: include all *valid* ones).
+
+    An insider can send a proposal that is well signed but invalid (an Update reusing
+    someone's key, a Remove of the committer); including it would make every honest
+    commit fail, so each candidate is tried against the list built so far.
+    """
+    suite = state.suite
+    own = Sender.member(state.own_leaf)
+    chosen: list[bytes] = []
+    for ref in candidates:
+        trial = [QueuedProposal(p, own) for p in by_value] + [
+            state.proposals[r] for r in (*chosen, ref)
+        ]
+        try:
+            apply_proposals(
+                suite, state.tree, state.extensions, state.group_id, trial, state.own_leaf, now
+            )
+        except CasecircleError:
+            continue
+        chosen.append(ref)
+    return chosen
 
 
 def _committable(state: EpochState, removing: tuple[int, ...]) -> list[bytes]:

@@ -9,12 +9,16 @@ from crypto.signatures import SigningKey
 from crypto.suites import CipherSuite
 from protocol.mls.constants import CredentialType, ProtocolVersion
 from protocol.mls.credentials import BasicCredential
+from protocol.mls.extensions import Extension
+from protocol.mls.external_sender import external_proposal, external_senders_extension
 from protocol.mls.framing import MLSMessage
 from protocol.mls.group import Group
 from protocol.mls.joining import join_from_welcome
 from protocol.mls.key_package import KeyPackage
 from protocol.mls.key_packages import create_key_package, default_lifetime
 from protocol.mls.leaf_node import Capabilities
+from protocol.mls.proposals import Proposal
+from protocol.mls.ratchet_tree import RatchetTree
 from protocol.mls.welcome import Welcome
 from tests.helpers import DeterministicRandom
 
@@ -85,3 +89,63 @@ class Device:
         state = join_from_welcome(self.suite, body, package, init_key, encryption_key, NOW)
         self.group = Group(state, self.signing_key)
         return self.group
+
+
+def join_if_valid(
+    device: Device,
+    welcome: bytes,
+    package: KeyPackage,
+    *,
+    ratchet_tree: RatchetTree | None = None,
+) -> Group:
+    """Join like :meth:`Device.join`, optionally with a tree handed over apart from the
+    Welcome. The key package is used up only when the join succeeds, so a refused Welcome
+    can be followed by the genuine one."""
+    body = MLSMessage.from_bytes(welcome).body
+    assert isinstance(body, Welcome)
+    init_key, encryption_key = device._packages[package.to_bytes()]
+    state = join_from_welcome(
+        device.suite, body, package, init_key, encryption_key, NOW, ratchet_tree=ratchet_tree
+    )
+    del device._packages[package.to_bytes()]
+    device.group = Group(state, device.signing_key)
+    return device.group
+
+
+def create_group_with(device: Device, group_id: bytes, extensions: tuple[Extension, ...]) -> Group:
+    """Like :meth:`Device.create_group`, with group context extensions set at creation."""
+    device.group = Group.create(
+        device.suite,
+        group_id,
+        device.signing_key,
+        device.credential,
+        capabilities(device.suite),
+        default_lifetime(NOW),
+        device.rng,
+        extensions=extensions,
+    )
+    return device.group
+
+
+@dataclass
+class Coordinator:
+    """The case coordinator: an external sender named in the group's external_senders."""
+
+    suite: CipherSuite
+    rng: DeterministicRandom = field(init=False)
+    signing_key: SigningKey = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = DeterministicRandom(f"coordinator suite {self.suite.suite_id}")
+        self.signing_key = self.suite.signature.generate(self.rng)
+
+    @property
+    def credential(self) -> BasicCredential:
+        return BasicCredential(identity=b"coordinator")
+
+    def extension(self) -> Extension:
+        """external_senders naming the coordinator as external sender 0."""
+        return external_senders_extension(((self.signing_key.public_key, self.credential),))
+
+    def propose(self, group_id: bytes, epoch: int, proposal: Proposal) -> bytes:
+        return external_proposal(self.suite, self.signing_key, 0, group_id, epoch, proposal)
