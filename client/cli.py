@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from protocol.mls.vectors import cli as vectors_cli
+from server import cli as server_cli
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vectors.add_argument("-v", "--verbose", action="store_true", help="list each failure")
     vectors.set_defaults(handler=_run_vectors)
+    server_cli.add_parser(commands)
     return parser
 
 

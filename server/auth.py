@@ -1,0 +1,189 @@
+"""Device login: a signed challenge, then a short-lived bearer token (ATTACKS.md D2).
+
+::
+
+    device                                   relay
+      │ POST /v1/auth/challenge {device_id}    │  nonce ← 32 random bytes, kept until used
+      │ ◄──── {nonce, relay_key, window} ───── │  or until the window closes
+      │ sign(LoginChallenge) with the MLS       │
+      │ signature key of its credential         │
+      │ POST /v1/auth/session {.., signature} ─►│  challenge taken out (one use only), the
+      │ ◄──────── {token, expires_at} ───────── │  device checked: known, in validity, not revoked
+      │ Authorization: Bearer <token> ...      ─►│  SHA-256(token) looked up; device rechecked
+
+The signed bytes are a labelled encoding, like the signed statements of
+:mod:`protocol.statements`, so they can be taken for no other signature::
+
+    LoginChallenge = opaque("casecircle 1 RelayLogin") || opaque(
+        opaque relay_public_key<V>; opaque device_id<V>; opaque nonce<V>;
+        uint64 issued_at; uint64 expires_at)
+
+A challenge is bound to this relay's identity key, to one device, to a random nonce and to
+a time window; it is consumed by the first attempt to answer it, right or wrong, so a
+replayed answer finds nothing. Tokens are 32 random bytes; the relay stores only their
+SHA-256, so a copy of its database logs nobody in.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from crypto.errors import CryptoError
+from crypto.suites import SUPPORTED_SUITE_IDS, cipher_suite
+from crypto.tls import opaque
+from server.errors import (
+    ChallengeError,
+    DeviceRefusedError,
+    OverloadedError,
+    SessionExpiredError,
+    UnauthorizedError,
+)
+from server.storage.interface import DeviceRecord, RelayStorage
+
+LOGIN_LABEL = b"casecircle 1 RelayLogin"
+NONCE_SIZE = 32
+TOKEN_SIZE = 32
+
+
+def login_message(
+    relay_public_key: bytes, device_id: bytes, nonce: bytes, issued_at: int, expires_at: int
+) -> bytes:
+    """The exact bytes a device signs to answer a challenge."""
+    content = (
+        opaque(relay_public_key)
+        + opaque(device_id)
+        + opaque(nonce)
+        + issued_at.to_bytes(8, "big")
+        + expires_at.to_bytes(8, "big")
+    )
+    return opaque(LOGIN_LABEL) + opaque(content)
+
+
+def token_hash(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()
+
+
+def encode_token(token: bytes) -> str:
+    return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
+
+
+def decode_token(text: str) -> bytes:
+    """The token bytes of a bearer string; ``UnauthorizedError`` for anything malformed."""
+    if len(text) != 43 or not text.isascii():
+        raise UnauthorizedError("malformed session token")
+    try:
+        token = base64.urlsafe_b64decode(text + "=")
+    except ValueError:
+        raise UnauthorizedError("malformed session token") from None
+    if len(token) != TOKEN_SIZE or encode_token(token) != text:
+        raise UnauthorizedError("malformed session token")
+    return token
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Challenge:
+    device_id: bytes
+    nonce: bytes
+    issued_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuedSession:
+    token: bytes
+    expires_at: int
+
+
+class Authenticator:
+    """Issues challenges, turns answered ones into sessions, and checks bearer tokens."""
+
+    def __init__(
+        self,
+        storage: RelayStorage,
+        relay_public_key: bytes,
+        *,
+        challenge_ttl: int,
+        max_challenges: int,
+        session_ttl: int,
+    ) -> None:
+        self._storage = storage
+        self._relay_public_key = relay_public_key
+        self._challenge_ttl = challenge_ttl
+        self._max_challenges = max_challenges
+        self._session_ttl = session_ttl
+        self._challenges: dict[bytes, Challenge] = {}
+
+    @property
+    def relay_public_key(self) -> bytes:
+        return self._relay_public_key
+
+    async def _usable_device(self, device_id: bytes, now: int) -> DeviceRecord:
+        device = await self._storage.device(device_id)
+        if device is None or not device.usable_at(now):
+            raise DeviceRefusedError(
+                "the device is unknown, not yet or no longer valid, or revoked"
+            )
+        return device
+
+    async def challenge(self, device_id: bytes, now: int) -> Challenge:
+        await self._usable_device(device_id, now)
+        if len(self._challenges) >= self._max_challenges:
+            self._forget_expired(now)
+            if len(self._challenges) >= self._max_challenges:
+                raise OverloadedError("too many logins in progress")
+        challenge = Challenge(
+            device_id=device_id,
+            nonce=os.urandom(NONCE_SIZE),
+            issued_at=now,
+            expires_at=now + self._challenge_ttl,
+        )
+        self._challenges[challenge.nonce] = challenge
+        return challenge
+
+    def message_for(self, challenge: Challenge) -> bytes:
+        return login_message(
+            self._relay_public_key,
+            challenge.device_id,
+            challenge.nonce,
+            challenge.issued_at,
+            challenge.expires_at,
+        )
+
+    async def login(
+        self, device_id: bytes, nonce: bytes, signature: bytes, now: int
+    ) -> IssuedSession:
+        challenge = self._challenges.pop(nonce, None)  # one attempt per challenge
+        if challenge is None or not hmac.compare_digest(challenge.device_id, device_id):
+            raise ChallengeError("no such challenge for this device (used, expired or unknown)")
+        if not challenge.issued_at <= now <= challenge.expires_at:
+            raise ChallengeError("the challenge expired")
+        device = await self._usable_device(device_id, now)
+        if device.cipher_suite not in SUPPORTED_SUITE_IDS:
+            raise DeviceRefusedError("the device's cipher suite is not supported")
+        try:
+            cipher_suite(device.cipher_suite).signature.verify(
+                device.signature_key, self.message_for(challenge), signature
+            )
+        except CryptoError:
+            raise ChallengeError("the challenge signature does not verify") from None
+        token = os.urandom(TOKEN_SIZE)
+        expires_at = min(now + self._session_ttl, device.not_after)
+        await self._storage.create_session(token_hash(token), device_id, expires_at)
+        return IssuedSession(token=token, expires_at=expires_at)
+
+    async def authenticate(self, bearer: str, now: int) -> DeviceRecord:
+        """The device a bearer token belongs to; every check is redone on each request."""
+        session = await self._storage.session(token_hash(decode_token(bearer)))
+        if session is None:
+            raise UnauthorizedError("unknown session token")
+        if now > session.expires_at:
+            raise SessionExpiredError("the session expired; log in again")
+        return await self._usable_device(session.device_id, now)
+
+    def _forget_expired(self, now: int) -> None:
+        for nonce in [n for n, c in self._challenges.items() if c.expires_at < now]:
+            del self._challenges[nonce]

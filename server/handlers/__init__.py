@@ -1,0 +1,1 @@
+"""HTTP handlers: each translates a request into calls on storage, log or hub, and back."""

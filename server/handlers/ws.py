@@ -1,0 +1,204 @@
+"""GET /v1/ws: one WebSocket per device for pushes (see :mod:`server.hub`).
+
+The client authenticates the upgrade request with its bearer token, then subscribes::
+
+    → {"type": "subscribe", "groups": {"<group hex>": <cursor>, ...}, "inbox": <cursor>}
+    ← {"type": "message", "group": "<hex>", "seq": n, "message": "<base64>"}   in seq order
+    ← {"type": "welcome", "id": n, "group": "<hex>", "message": "<base64>"}
+    ← {"type": "error", "group": "<hex>", "error": CODE}   (the group's pushes stop)
+
+A cursor is the last sequence number (inbox id) the client has; pushes resume after it, so a
+client that reconnects with its cursors misses nothing and gets nothing twice. Incoming
+frames are bounded (``ws_max_frame``); binary or malformed frames close the socket with
+1003 / 1008, a slow reader with :data:`~server.hub.CLOSE_SLOW_CONSUMER`, shutdown with 1001.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from crypto.errors import CasecircleError
+from server.hub import CLOSE_SLOW_CONSUMER, INBOX, PushChannel
+from server.keys import CONFIG, DEVICE, HUB, STORAGE, WEBSOCKETS
+from server.storage.interface import RelayStorage
+from server.wire import b64, decode_hex_id, non_negative_int
+
+routes = web.RouteTableDef()
+
+log = logging.getLogger(__name__)
+
+MAX_SUBSCRIPTIONS = 4096
+
+
+class BadFrameError(ValueError):
+    """A client frame that is not a valid subscription."""
+
+
+def parse_subscription(text: str) -> tuple[dict[bytes, int], int | None]:
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        raise BadFrameError("not JSON") from None
+    if not isinstance(frame, dict) or frame.get("type") != "subscribe":
+        raise BadFrameError("not a subscribe frame")
+    groups = frame.get("groups", {})
+    if not isinstance(groups, dict) or len(groups) > MAX_SUBSCRIPTIONS:
+        raise BadFrameError("groups is an object of cursors")
+    try:
+        cursors = {
+            decode_hex_id(group, "group"): non_negative_int(cursor, "cursor")
+            for group, cursor in groups.items()
+        }
+        inbox = frame.get("inbox")
+        return cursors, None if inbox is None else non_negative_int(inbox, "inbox")
+    except CasecircleError:
+        raise BadFrameError("bad group id or cursor") from None
+
+
+class PushSession:
+    """One socket's cursors and the task that pushes to it."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        channel: PushChannel,
+        storage: RelayStorage,
+        *,
+        batch: int,
+        send_timeout: float,
+    ) -> None:
+        self._ws = ws
+        self._channel = channel
+        self._storage = storage
+        self._batch = batch
+        self._send_timeout = send_timeout
+        self.cursors: dict[bytes, int] = {}
+        self.inbox_cursor: int | None = None
+
+    def subscribe(self, cursors: dict[bytes, int], inbox: int | None) -> None:
+        if len(self.cursors.keys() | cursors.keys()) > MAX_SUBSCRIPTIONS:
+            raise BadFrameError("too many subscriptions")
+        self.cursors.update(cursors)
+        for group_id in cursors:
+            self._channel.wake(group_id)
+        if inbox is not None:
+            self.inbox_cursor = inbox
+            self._channel.wake(INBOX)
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        async with asyncio.timeout(self._send_timeout):
+            await self._ws.send_str(json.dumps(frame, separators=(",", ":")))
+
+    async def run(self) -> None:
+        """Push until the channel overflows; a slow reader ends the session."""
+        try:
+            while (key := await self._channel.next()) is not None:
+                if key == INBOX:
+                    await self._push_inbox()
+                elif key in self.cursors:
+                    await self._push_group(key)
+        except TimeoutError:
+            pass
+        await _close(self._ws, CLOSE_SLOW_CONSUMER, b"slow consumer")
+
+    async def _push_group(self, group_id: bytes) -> None:
+        device_id = self._channel.device_id
+        while group_id in self.cursors:
+            try:
+                membership = await self._storage.membership(group_id, device_id)
+            except CasecircleError as exc:
+                del self.cursors[group_id]
+                await self._send({"type": "error", "group": group_id.hex(), "error": exc.code})
+                return
+            messages = await self._storage.messages(group_id, self.cursors[group_id], self._batch)
+            if membership.until_seq is not None:
+                messages = [m for m in messages if m.seq <= membership.until_seq]
+            for message in messages:
+                await self._send(
+                    {
+                        "type": "message",
+                        "group": group_id.hex(),
+                        "seq": message.seq,
+                        "message": b64(message.payload),
+                    }
+                )
+                self.cursors[group_id] = message.seq
+            if len(messages) < self._batch:
+                return
+
+    async def _push_inbox(self) -> None:
+        while self.inbox_cursor is not None:
+            items = await self._storage.inbox(
+                self._channel.device_id, self.inbox_cursor, self._batch
+            )
+            for item in items:
+                await self._send(
+                    {
+                        "type": "welcome",
+                        "id": item.item_id,
+                        "group": item.group_id.hex(),
+                        "message": b64(item.payload),
+                    }
+                )
+                self.inbox_cursor = item.item_id
+            if len(items) < self._batch:
+                return
+
+
+async def _close(ws: web.WebSocketResponse, code: int, message: bytes) -> None:
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        async with asyncio.timeout(1.0):
+            await ws.close(code=code, message=message)
+
+
+@routes.get("/v1/ws")
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    config = request.app[CONFIG]
+    limits = config.limits
+    device = request[DEVICE]
+    channel = request.app[HUB].register(device.device_id)  # refuses when at capacity
+    ws = web.WebSocketResponse(
+        max_msg_size=limits.ws_max_frame, heartbeat=limits.ws_heartbeat, compress=False
+    )
+    try:
+        await ws.prepare(request)
+        request.app[WEBSOCKETS].add(ws)
+        session = PushSession(
+            ws,
+            channel,
+            request.app[STORAGE],
+            batch=limits.max_fetch,
+            send_timeout=limits.ws_send_timeout,
+        )
+        pusher = asyncio.create_task(session.run())
+        try:
+            await _receive(ws, session)
+        finally:
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
+    finally:
+        request.app[HUB].unregister(channel)
+    return ws
+
+
+async def _receive(ws: web.WebSocketResponse, session: PushSession) -> None:
+    async for frame in ws:
+        if frame.type == WSMsgType.TEXT:
+            try:
+                session.subscribe(*parse_subscription(frame.data))
+            except BadFrameError:
+                await _close(ws, WSCloseCode.POLICY_VIOLATION, b"bad frame")
+                return
+        elif frame.type == WSMsgType.BINARY:
+            await _close(ws, WSCloseCode.UNSUPPORTED_DATA, b"text frames only")
+            return
+        elif frame.type == WSMsgType.ERROR:
+            log.info("websocket closed on a protocol error")
+            return

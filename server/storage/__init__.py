@@ -1,0 +1,1 @@
+"""The relay's storage: an interface (:mod:`.interface`) and its SQLite implementation."""

@@ -1,0 +1,621 @@
+"""The default storage: SQLite through aiosqlite, WAL, ``synchronous=FULL``.
+
+Two connections: the write connection belongs to a :class:`GroupCommitWriter` (one batch,
+one transaction, one fsync; see :mod:`server.storage.writer`), and a separate read
+connection serves fetches. In WAL mode the reader sees every committed batch and never
+blocks the writer. Every rule that must hold across requests is checked inside the write
+operation, so concurrent requests are ordered by the writer alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from server.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    NotOnRosterError,
+    QuotaExceededError,
+    StaleEpochError,
+    StorageUnavailableError,
+    TooLargeError,
+    UnknownDeviceError,
+)
+from server.storage.interface import (
+    BlobRecord,
+    DeviceRecord,
+    GroupRecord,
+    InboxItem,
+    Membership,
+    NewDevice,
+    RelayStorage,
+    SendRequest,
+    SendResult,
+    Session,
+    StoredMessage,
+)
+from server.storage.migrations import MIGRATIONS
+from server.storage.writer import GroupCommitWriter, WriteTransaction
+
+LogListener = Callable[[int, bytes], None]
+
+
+def _device(row: Any) -> DeviceRecord:
+    return DeviceRecord(
+        device_id=row[0],
+        member_id=row[1],
+        cipher_suite=row[2],
+        signature_key=row[3],
+        not_before=row[4],
+        not_after=row[5],
+        credential=row[6],
+        log_index=row[7],
+        revoked_at=row[8],
+        revocation_index=row[9],
+    )
+
+
+def _group(row: Any) -> GroupRecord:
+    return GroupRecord(group_id=row[0], epoch=row[1], last_seq=row[2], created_at=row[3])
+
+
+def _blob(row: Any) -> BlobRecord:
+    return BlobRecord(
+        blob_id=row[0],
+        group_id=row[1],
+        owner=row[2],
+        size=row[3],
+        received=row[4],
+        complete=bool(row[5]),
+    )
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
+    async with conn.execute(sql, params) as cursor:
+        return await cursor.fetchone()
+
+
+async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    async with conn.execute(sql, params) as cursor:
+        return list(await cursor.fetchall())
+
+
+class SqliteRelayStorage(RelayStorage):
+    """:class:`RelayStorage` in one SQLite file."""
+
+    def __init__(self, path: Path, *, batch_limit: int = 256) -> None:
+        self._path = path
+        self._batch_limit = batch_limit
+        self._write: aiosqlite.Connection | None = None
+        self._read: aiosqlite.Connection | None = None
+        self._writer: GroupCommitWriter | None = None
+        self._log_listeners: list[LogListener] = []
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._write = await aiosqlite.connect(self._path, isolation_level=None)
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=5000",
+        ):
+            await self._write.execute(pragma)
+        await migrate(self._write)
+        self._read = await aiosqlite.connect(
+            f"file:{self._path}?mode=ro", uri=True, isolation_level=None
+        )
+        await self._read.execute("PRAGMA query_only=ON")
+        await self._read.execute("PRAGMA busy_timeout=5000")
+        self._writer = GroupCommitWriter(self._write, self._batch_limit)
+        self._writer.start()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+        for conn in (self._read, self._write):
+            if conn is not None:
+                await conn.close()
+        self._read = self._write = None
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        if self._writer is None:
+            raise StorageUnavailableError("storage is not open")
+        return self._writer
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        if self._read is None:
+            raise StorageUnavailableError("storage is not open")
+        return self._read
+
+    def add_log_listener(self, listener: LogListener) -> None:
+        """Call ``listener(index, leaf)`` for each appended leaf, in order, after commit."""
+        self._log_listeners.append(listener)
+
+    # --- directory and transparency log -------------------------------------------------
+
+    async def _append_leaf(self, tx: WriteTransaction, leaf: bytes, now: int) -> int:
+        row = await _one(tx.conn, "SELECT coalesce(max(log_index) + 1, 0) FROM log_entries")
+        index: int = row[0]
+        await tx.conn.execute(
+            "INSERT INTO log_entries (log_index, leaf, appended_at) VALUES (?, ?, ?)",
+            (index, leaf, now),
+        )
+        for listener in self._log_listeners:
+            tx.after_commit(functools.partial(listener, index, leaf))
+        return index
+
+    async def publish_credential(self, device: NewDevice, now: int) -> int:
+        async def op(tx: WriteTransaction) -> int:
+            existing = await _one(
+                tx.conn,
+                "SELECT member_id, credential, revoked_at, log_index FROM devices"
+                " WHERE device_id = ?",
+                (device.device_id,),
+            )
+            if existing is not None:
+                if existing[2] is not None:
+                    raise ConflictError("the device was revoked; a new device needs a new id")
+                if existing[0] != device.member_id:
+                    raise ConflictError("the device id belongs to another member")
+                if existing[1] == device.credential:
+                    index: int = existing[3]
+                    return index  # published before: the log keeps one entry
+            index = await self._append_leaf(tx, device.leaf, now)
+            await tx.conn.execute(
+                "INSERT INTO devices (device_id, member_id, cipher_suite, signature_key,"
+                " not_before, not_after, credential, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (device_id) DO UPDATE SET cipher_suite = excluded."
+                "cipher_suite, signature_key = excluded.signature_key, not_before ="
+                " excluded.not_before, not_after = excluded.not_after, credential ="
+                " excluded.credential, log_index = excluded.log_index",
+                (
+                    device.device_id,
+                    device.member_id,
+                    device.cipher_suite,
+                    device.signature_key,
+                    device.not_before,
+                    device.not_after,
+                    device.credential,
+                    index,
+                ),
+            )
+            return index
+
+        return await self.writer.submit(op)
+
+    async def revoke_device(self, device_id: bytes, leaf: bytes, now: int) -> int:
+        async def op(tx: WriteTransaction) -> int:
+            row = await _one(
+                tx.conn, "SELECT revoked_at FROM devices WHERE device_id = ?", (device_id,)
+            )
+            if row is None:
+                raise UnknownDeviceError("no such device")
+            if row[0] is not None:
+                raise ConflictError("the device is already revoked")
+            index = await self._append_leaf(tx, leaf, now)
+            await tx.conn.execute(
+                "UPDATE devices SET revoked_at = ?, revocation_index = ? WHERE device_id = ?",
+                (now, index, device_id),
+            )
+            await tx.conn.execute("DELETE FROM sessions WHERE device_id = ?", (device_id,))
+            await tx.conn.execute("DELETE FROM key_packages WHERE device_id = ?", (device_id,))
+            return index
+
+        return await self.writer.submit(op)
+
+    async def device(self, device_id: bytes) -> DeviceRecord | None:
+        row = await _one(
+            self.reader,
+            "SELECT device_id, member_id, cipher_suite, signature_key, not_before, not_after,"
+            " credential, log_index, revoked_at, revocation_index FROM devices"
+            " WHERE device_id = ?",
+            (device_id,),
+        )
+        return None if row is None else _device(row)
+
+    async def member_devices(self, member_id: bytes) -> list[DeviceRecord]:
+        rows = await _all(
+            self.reader,
+            "SELECT device_id, member_id, cipher_suite, signature_key, not_before, not_after,"
+            " credential, log_index, revoked_at, revocation_index FROM devices"
+            " WHERE member_id = ? ORDER BY log_index",
+            (member_id,),
+        )
+        return [_device(row) for row in rows]
+
+    async def log_leaves(self, start: int, end: int) -> list[bytes]:
+        rows = await _all(
+            self.reader,
+            "SELECT leaf FROM log_entries WHERE log_index >= ? AND log_index < ?"
+            " ORDER BY log_index",
+            (start, end),
+        )
+        return [row[0] for row in rows]
+
+    async def log_size(self) -> int:
+        row = await _one(self.reader, "SELECT count(*) FROM log_entries")
+        size: int = row[0]
+        return size
+
+    async def store_key_packages(
+        self, device_id: bytes, packages: Sequence[bytes], last_resort: bytes | None, limit: int
+    ) -> int:
+        async def op(tx: WriteTransaction) -> int:
+            row = await _one(
+                tx.conn,
+                "SELECT count(*) FROM key_packages WHERE device_id = ? AND last_resort = 0",
+                (device_id,),
+            )
+            stored: int = row[0]
+            if stored + len(packages) > limit:
+                raise TooLargeError(f"at most {limit} one-time KeyPackages are kept per device")
+            await tx.conn.executemany(
+                "INSERT INTO key_packages (device_id, package, last_resort) VALUES (?, ?, 0)",
+                [(device_id, package) for package in packages],
+            )
+            if last_resort is not None:
+                await tx.conn.execute(
+                    "DELETE FROM key_packages WHERE device_id = ? AND last_resort = 1",
+                    (device_id,),
+                )
+                await tx.conn.execute(
+                    "INSERT INTO key_packages (device_id, package, last_resort) VALUES (?, ?, 1)",
+                    (device_id, last_resort),
+                )
+            return stored + len(packages)
+
+        return await self.writer.submit(op)
+
+    async def claim_key_package(self, device_id: bytes) -> tuple[bytes, bool] | None:
+        async def op(tx: WriteTransaction) -> tuple[bytes, bool] | None:
+            row = await _one(
+                tx.conn,
+                "SELECT package_id, package, last_resort FROM key_packages WHERE device_id = ?"
+                " ORDER BY last_resort, package_id LIMIT 1",
+                (device_id,),
+            )
+            if row is None:
+                return None
+            if not row[2]:
+                await tx.conn.execute("DELETE FROM key_packages WHERE package_id = ?", (row[0],))
+            return row[1], bool(row[2])
+
+        return await self.writer.submit(op)
+
+    # --- sessions -----------------------------------------------------------------------
+
+    async def create_session(self, token_hash: bytes, device_id: bytes, expires_at: int) -> None:
+        async def op(tx: WriteTransaction) -> None:
+            await tx.conn.execute(
+                "INSERT INTO sessions (token_hash, device_id, expires_at) VALUES (?, ?, ?)",
+                (token_hash, device_id, expires_at),
+            )
+
+        await self.writer.submit(op)
+
+    async def session(self, token_hash: bytes) -> Session | None:
+        row = await _one(
+            self.reader,
+            "SELECT device_id, expires_at FROM sessions WHERE token_hash = ?",
+            (token_hash,),
+        )
+        return None if row is None else Session(device_id=row[0], expires_at=row[1])
+
+    async def purge_expired(self, now: int) -> None:
+        async def op(tx: WriteTransaction) -> None:
+            await tx.conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+
+        await self.writer.submit(op)
+
+    # --- groups and delivery ------------------------------------------------------------
+
+    async def create_group(self, group_id: bytes, creator: bytes, now: int) -> GroupRecord:
+        async def op(tx: WriteTransaction) -> GroupRecord:
+            exists = await _one(tx.conn, "SELECT 1 FROM groups WHERE group_id = ?", (group_id,))
+            if exists is not None:
+                raise ConflictError("a group with this id exists")
+            await tx.conn.execute(
+                "INSERT INTO groups (group_id, epoch, last_seq, created_at) VALUES (?, 0, 0, ?)",
+                (group_id, now),
+            )
+            await tx.conn.execute(
+                "INSERT INTO roster (group_id, device_id, until_seq) VALUES (?, ?, NULL)",
+                (group_id, creator),
+            )
+            return GroupRecord(group_id=group_id, epoch=0, last_seq=0, created_at=now)
+
+        return await self.writer.submit(op)
+
+    async def membership(self, group_id: bytes, device_id: bytes) -> Membership:
+        return await _membership(self.reader, group_id, device_id)
+
+    async def device_groups(self, device_id: bytes) -> list[GroupRecord]:
+        rows = await _all(
+            self.reader,
+            "SELECT g.group_id, g.epoch, g.last_seq, g.created_at FROM roster r"
+            " JOIN groups g ON g.group_id = r.group_id"
+            " WHERE r.device_id = ? AND r.until_seq IS NULL ORDER BY g.group_id",
+            (device_id,),
+        )
+        return [_group(row) for row in rows]
+
+    async def roster(self, group_id: bytes) -> list[bytes]:
+        rows = await _all(
+            self.reader,
+            "SELECT device_id FROM roster WHERE group_id = ? AND until_seq IS NULL"
+            " ORDER BY device_id",
+            (group_id,),
+        )
+        return [row[0] for row in rows]
+
+    async def send(self, request: SendRequest) -> SendResult:
+        return await self.writer.submit(lambda tx: _send(tx, request))
+
+    async def messages(self, group_id: bytes, after: int, limit: int) -> list[StoredMessage]:
+        rows = await _all(
+            self.reader,
+            "SELECT seq, payload, received_at FROM messages WHERE group_id = ? AND seq > ?"
+            " ORDER BY seq LIMIT ?",
+            (group_id, after, limit),
+        )
+        return [StoredMessage(seq=row[0], payload=row[1], received_at=row[2]) for row in rows]
+
+    async def inbox(self, device_id: bytes, after: int, limit: int) -> list[InboxItem]:
+        rows = await _all(
+            self.reader,
+            "SELECT i.item_id, w.group_id, w.payload, w.received_at FROM inbox i"
+            " JOIN welcomes w ON w.welcome_id = i.welcome_id"
+            " WHERE i.device_id = ? AND i.item_id > ? ORDER BY i.item_id LIMIT ?",
+            (device_id, after, limit),
+        )
+        return [
+            InboxItem(item_id=row[0], group_id=row[1], payload=row[2], received_at=row[3])
+            for row in rows
+        ]
+
+    # --- blobs --------------------------------------------------------------------------
+
+    async def create_blob(
+        self, blob_id: bytes, group_id: bytes, owner: bytes, size: int, quota: int, now: int
+    ) -> BlobRecord:
+        async def op(tx: WriteTransaction) -> BlobRecord:
+            membership = await _membership(tx.conn, group_id, owner)
+            if not membership.active:
+                raise NotOnRosterError("the device was removed from this group")
+            row = await _one(
+                tx.conn, "SELECT coalesce(sum(size), 0) FROM blobs WHERE owner = ?", (owner,)
+            )
+            if row[0] + size > quota:
+                raise QuotaExceededError(f"the device's blob quota of {quota} bytes is used")
+            await tx.conn.execute(
+                "INSERT INTO blobs (blob_id, group_id, owner, size, received, complete,"
+                " created_at) VALUES (?, ?, ?, ?, 0, 0, ?)",
+                (blob_id, group_id, owner, size, now),
+            )
+            return BlobRecord(
+                blob_id=blob_id, group_id=group_id, owner=owner, size=size, received=0,
+                complete=False,
+            )  # fmt: skip
+
+        return await self.writer.submit(op)
+
+    async def append_blob(self, blob_id: bytes, owner: bytes, offset: int, data: bytes) -> int:
+        async def op(tx: WriteTransaction) -> int:
+            blob = await _owned_blob(tx.conn, blob_id, owner)
+            if blob.complete:
+                raise ConflictError("the blob is complete")
+            if offset != blob.received:
+                raise ConflictError(f"the next chunk starts at offset {blob.received}")
+            if blob.received + len(data) > blob.size:
+                raise TooLargeError("the chunk goes past the blob's declared size")
+            await tx.conn.execute(
+                "INSERT INTO blob_chunks (blob_id, offset, data) VALUES (?, ?, ?)",
+                (blob_id, offset, data),
+            )
+            received = blob.received + len(data)
+            await tx.conn.execute(
+                "UPDATE blobs SET received = ? WHERE blob_id = ?", (received, blob_id)
+            )
+            return received
+
+        return await self.writer.submit(op)
+
+    async def complete_blob(self, blob_id: bytes, owner: bytes) -> BlobRecord:
+        async def op(tx: WriteTransaction) -> BlobRecord:
+            blob = await _owned_blob(tx.conn, blob_id, owner)
+            if blob.received != blob.size:
+                raise ConflictError(f"{blob.received} of {blob.size} bytes received")
+            await tx.conn.execute("UPDATE blobs SET complete = 1 WHERE blob_id = ?", (blob_id,))
+            return BlobRecord(
+                blob_id=blob.blob_id, group_id=blob.group_id, owner=blob.owner, size=blob.size,
+                received=blob.received, complete=True,
+            )  # fmt: skip
+
+        return await self.writer.submit(op)
+
+    async def blob(self, blob_id: bytes) -> BlobRecord | None:
+        row = await _one(
+            self.reader,
+            "SELECT blob_id, group_id, owner, size, received, complete FROM blobs"
+            " WHERE blob_id = ?",
+            (blob_id,),
+        )
+        return None if row is None else _blob(row)
+
+    async def blob_chunks(self, blob_id: bytes) -> AsyncIterator[bytes]:
+        offset = -1
+        while True:  # one chunk per query: the reader is never held across a slow client
+            row = await _one(
+                self.reader,
+                "SELECT offset, data FROM blob_chunks WHERE blob_id = ? AND offset > ?"
+                " ORDER BY offset LIMIT 1",
+                (blob_id, offset),
+            )
+            if row is None:
+                return
+            offset = row[0]
+            yield row[1]
+
+
+# --- operations run by the writer --------------------------------------------------------
+
+
+async def migrate(conn: aiosqlite.Connection) -> int:
+    """Apply every migration newer than the stored version; the version reached."""
+    await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = await _one(conn, "SELECT max(version) FROM schema_version")
+    current: int = row[0] or 0
+    for version, script in MIGRATIONS:
+        if version <= current:
+            continue
+        try:
+            await conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\n"
+                f"INSERT INTO schema_version (version) VALUES ({int(version)});\nCOMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise
+        current = version
+    return current
+
+
+async def _membership(conn: aiosqlite.Connection, group_id: bytes, device_id: bytes) -> Membership:
+    row = await _one(
+        conn,
+        "SELECT g.group_id, g.epoch, g.last_seq, g.created_at, r.device_id, r.until_seq"
+        " FROM groups g LEFT JOIN roster r ON r.group_id = g.group_id AND r.device_id = ?"
+        " WHERE g.group_id = ?",
+        (device_id, group_id),
+    )
+    if row is None:
+        raise NotFoundError("no such group")
+    if row[4] is None:
+        raise NotOnRosterError("the device is not on this group's roster")
+    return Membership(group=_group(row[:4]), active=row[5] is None, until_seq=row[5])
+
+
+async def _owned_blob(conn: aiosqlite.Connection, blob_id: bytes, owner: bytes) -> BlobRecord:
+    row = await _one(
+        conn,
+        "SELECT blob_id, group_id, owner, size, received, complete FROM blobs WHERE blob_id = ?",
+        (blob_id,),
+    )
+    if row is None or row[2] != owner:
+        raise NotFoundError("no such blob being uploaded by this device")
+    return _blob(row)
+
+
+async def _send(tx: WriteTransaction, request: SendRequest) -> SendResult:
+    conn = tx.conn
+    earlier = await _one(
+        conn,
+        "SELECT s.group_id, s.seq, g.epoch FROM sends s JOIN groups g ON g.group_id = s.group_id"
+        " WHERE s.idempotency_key = ?",
+        (request.idempotency_key,),
+    )
+    if earlier is not None:
+        if earlier[0] != request.group_id:
+            raise ConflictError("the client message id was used for another group")
+        return SendResult(seq=earlier[1], epoch=earlier[2], duplicate=True)
+    membership = await _membership(conn, request.group_id, request.sender)
+    if not membership.active:
+        raise NotOnRosterError("the device was removed from this group")
+    group = membership.group
+    if request.epoch != group.epoch:
+        raise StaleEpochError(group.epoch)
+    seq = group.last_seq + 1
+    epoch = group.epoch + 1 if request.is_commit else group.epoch
+    await conn.execute(
+        "INSERT INTO messages (group_id, seq, payload, received_at) VALUES (?, ?, ?, ?)",
+        (request.group_id, seq, request.payload, request.received_at),
+    )
+    await conn.execute(
+        "UPDATE groups SET epoch = ?, last_seq = ? WHERE group_id = ?",
+        (epoch, seq, request.group_id),
+    )
+    await conn.execute(
+        "INSERT INTO sends (idempotency_key, group_id, seq) VALUES (?, ?, ?)",
+        (request.idempotency_key, request.group_id, seq),
+    )
+    removed = await _change_roster(conn, request, seq)
+    active = [
+        row[0]
+        for row in await _all(
+            conn,
+            "SELECT device_id FROM roster WHERE group_id = ? AND until_seq IS NULL",
+            (request.group_id,),
+        )
+    ]
+    inbox = await _deliver_welcome(conn, request, set(active))
+    return SendResult(
+        seq=seq, epoch=epoch, duplicate=False, notify=(*active, *removed), inbox=inbox
+    )
+
+
+async def _change_roster(
+    conn: aiosqlite.Connection, request: SendRequest, seq: int
+) -> tuple[bytes, ...]:
+    removed: list[bytes] = []
+    for device_id in request.roster_remove:
+        cursor = await conn.execute(
+            "UPDATE roster SET until_seq = ? WHERE group_id = ? AND device_id = ?"
+            " AND until_seq IS NULL",
+            (seq, request.group_id, device_id),
+        )
+        if cursor.rowcount:
+            removed.append(device_id)
+    for device_id in request.roster_add:
+        row = await _one(conn, "SELECT revoked_at FROM devices WHERE device_id = ?", (device_id,))
+        if row is None or row[0] is not None:
+            raise UnknownDeviceError("a device to add is unknown or revoked")
+        await conn.execute(
+            "INSERT INTO roster (group_id, device_id, until_seq) VALUES (?, ?, NULL)"
+            " ON CONFLICT (group_id, device_id) DO UPDATE SET until_seq = NULL",
+            (request.group_id, device_id),
+        )
+    row = await _one(
+        conn,
+        "SELECT count(*) FROM roster WHERE group_id = ? AND until_seq IS NULL",
+        (request.group_id,),
+    )
+    if row[0] > request.max_roster:
+        raise TooLargeError(f"a group's roster holds at most {request.max_roster} devices")
+    return tuple(removed)
+
+
+async def _deliver_welcome(
+    conn: aiosqlite.Connection, request: SendRequest, active: set[bytes]
+) -> tuple[tuple[bytes, int], ...]:
+    if request.welcome is None:
+        return ()
+    if not set(request.welcome_recipients) <= active:
+        raise BadRequestError("every Welcome recipient must be on the roster")
+    cursor = await conn.execute(
+        "INSERT INTO welcomes (group_id, payload, received_at) VALUES (?, ?, ?)",
+        (request.group_id, request.welcome, request.received_at),
+    )
+    welcome_id = cursor.lastrowid
+    delivered = []
+    for device_id in request.welcome_recipients:
+        cursor = await conn.execute(
+            "INSERT INTO inbox (device_id, welcome_id) VALUES (?, ?)", (device_id, welcome_id)
+        )
+        if cursor.lastrowid is None:
+            raise StorageUnavailableError("the inbox row got no id")
+        delivered.append((device_id, cursor.lastrowid))
+    return tuple(delivered)

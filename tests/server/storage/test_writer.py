@@ -1,0 +1,132 @@
+"""The single writer: group commit, isolation between operations, durability before ack."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from server.errors import StorageUnavailableError
+from server.storage.writer import GroupCommitWriter, WriteTransaction
+
+pytestmark = pytest.mark.asyncio
+
+
+async def open_pair(path: Path) -> tuple[aiosqlite.Connection, aiosqlite.Connection]:
+    write = await aiosqlite.connect(path, isolation_level=None)
+    await write.execute("PRAGMA journal_mode=WAL")
+    await write.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
+    read = await aiosqlite.connect(path, isolation_level=None)
+    return write, read
+
+
+async def count(read: aiosqlite.Connection) -> int:
+    async with read.execute("SELECT count(*) FROM t") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_concurrent_ops_commit_in_one_batch_and_resolve_after_commit(tmp_path: Path) -> None:
+    write, read = await open_pair(tmp_path / "db")
+    writer = GroupCommitWriter(write, batch_limit=100)
+    seen_before_commit: list[int] = []
+
+    def op(k: int):
+        async def run(tx: WriteTransaction) -> int:
+            await tx.conn.execute("INSERT INTO t (k, v) VALUES (?, 'x')", (k,))
+            seen_before_commit.append(await count(read))  # another connection sees nothing yet
+            return k
+
+        return run
+
+    futures = [writer.submit(op(k)) for k in range(20)]
+    writer.start()
+    results = await asyncio.gather(*futures)
+    assert results == list(range(20))
+    assert seen_before_commit == [0] * 20
+    assert await count(read) == 20
+    assert writer.batches == 1
+    await writer.close()
+    await read.close()
+    await write.close()
+
+
+async def test_a_failing_op_undoes_only_itself(tmp_path: Path) -> None:
+    write, read = await open_pair(tmp_path / "db")
+    writer = GroupCommitWriter(write, batch_limit=100)
+
+    async def good(tx: WriteTransaction) -> None:
+        await tx.conn.execute("INSERT INTO t (k, v) VALUES (1, 'good')")
+
+    async def bad(tx: WriteTransaction) -> None:
+        await tx.conn.execute("INSERT INTO t (k, v) VALUES (2, 'bad')")
+        raise ValueError("refused")
+
+    async def duplicate(tx: WriteTransaction) -> None:
+        await tx.conn.execute("INSERT INTO t (k, v) VALUES (3, 'dup')")
+        await tx.conn.execute("INSERT INTO t (k, v) VALUES (1, 'dup')")
+
+    hooks: list[str] = []
+
+    async def hooked(tx: WriteTransaction) -> None:
+        await tx.conn.execute("INSERT INTO t (k, v) VALUES (4, 'hooked')")
+        tx.after_commit(lambda: hooks.append("committed"))
+
+    futures = [writer.submit(op) for op in (good, bad, duplicate, hooked)]
+    writer.start()
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    assert results[0] is None and results[3] is None
+    assert isinstance(results[1], ValueError)
+    assert isinstance(results[2], sqlite3.IntegrityError)
+    async with read.execute("SELECT k, v FROM t ORDER BY k") as cursor:
+        assert list(await cursor.fetchall()) == [(1, "good"), (4, "hooked")]
+    assert hooks == ["committed"]
+    await writer.close()
+    await read.close()
+    await write.close()
+
+
+async def test_failed_commit_acknowledges_nothing(tmp_path: Path) -> None:
+    write, read = await open_pair(tmp_path / "db")
+    writer = GroupCommitWriter(write, batch_limit=100)
+    writer.start()
+
+    async def breaks_the_database(tx: WriteTransaction) -> None:
+        await tx.conn.execute("INSERT INTO t (k, v) VALUES (1, 'x')")
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with pytest.raises(StorageUnavailableError):
+        await writer.submit(breaks_the_database)
+    assert await count(read) == 0
+
+    async def fine(tx: WriteTransaction) -> None:
+        await tx.conn.execute("INSERT INTO t (k, v) VALUES (2, 'x')")
+
+    await writer.submit(fine)  # the writer recovers
+    assert await count(read) == 1
+    await writer.close()
+    with pytest.raises(StorageUnavailableError):
+        await writer.submit(fine)
+    await read.close()
+    await write.close()
+
+
+async def test_close_commits_what_is_queued(tmp_path: Path) -> None:
+    write, read = await open_pair(tmp_path / "db")
+    writer = GroupCommitWriter(write, batch_limit=2)
+    writer.start()
+
+    async def insert(tx: WriteTransaction) -> None:
+        await tx.conn.execute("INSERT INTO t (v) VALUES ('x')")
+
+    pending = [asyncio.ensure_future(writer.submit(insert)) for _ in range(5)]
+    await asyncio.sleep(0)
+    await writer.close()
+    await asyncio.gather(*pending)
+    assert await count(read) == 5
+    await read.close()
+    await write.close()
