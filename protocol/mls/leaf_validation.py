@@ -26,6 +26,7 @@ vectors, whose key packages expired long ago, and nothing else.
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from typing import Literal
 
 from crypto.errors import CryptoError, InvalidKeyError
@@ -201,6 +202,49 @@ def check_credential_support(
                 f"the leaf does not support member {index}'s credential type "
                 f"{member.credential.credential_type}"
             )
+
+
+class CredentialSupport:
+    """The credential types a tree's members use, and how many members lack each, counted
+    in one pass: :meth:`check` is :func:`check_credential_support` without the scan of
+    all members, so checking every leaf of a tree is linear, not quadratic. The tree must
+    not change while this is in use."""
+
+    __slots__ = ("_lacking", "_tree", "_used")
+
+    def __init__(self, tree: RatchetTree) -> None:
+        self._tree = tree
+        members = [member for _, member in tree.members()]
+        self._used = Counter(member.credential.credential_type for member in members)
+        used = set(self._used)
+        self._lacking: Counter[int] = Counter()
+        for member in members:
+            self._lacking.update(used.difference(member.capabilities.credentials))
+
+    def check(self, leaf: LeafNode, leaf_index: int | None = None) -> None:
+        """Raise what :func:`check_credential_support` raises for ``leaf`` (replacing the
+        member at ``leaf_index``, if any). The counts never miss a conflict; when they
+        show one, that scan runs to confirm it and name the member at fault."""
+        tree = self._tree
+        kind = leaf.credential.credential_type
+        if kind not in self._used:  # not counted: scan the members
+            check_credential_support(tree, leaf, leaf_index)
+            return
+        replaced = None
+        if leaf_index is not None and 0 <= leaf_index < tree.leaf_count:
+            replaced = tree.leaf_node(leaf_index)
+        replaced_kind = None if replaced is None else replaced.credential.credential_type
+        replaced_offers = () if replaced is None else replaced.capabilities.credentials
+        # Other members that do not support the leaf's type; other members' types the
+        # leaf does not support.
+        lacking = self._lacking[kind] - (replaced is not None and kind not in replaced_offers)
+        unsupported = sum(
+            count - (used == replaced_kind)
+            for used, count in self._used.items()
+            if used not in leaf.capabilities.credentials
+        )
+        if lacking or unsupported:
+            check_credential_support(tree, leaf, leaf_index)
 
 
 def check_unique_keys(tree: RatchetTree, leaf: LeafNode, leaf_index: int | None = None) -> None:

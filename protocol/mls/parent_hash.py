@@ -112,12 +112,10 @@ def _vouchers(tree: RatchetTree, parent: ParentNode, child: int, expected: bytes
     }
     count = 0
     for candidate in resolution:
+        if _parent_hash_field(tree, candidate) != expected:
+            continue  # the common case: no need to look at the rest of a large resolution
         rest = [node for node in resolution if node != candidate]
-        if (
-            _parent_hash_field(tree, candidate) == expected
-            and len(rest) == len(unmerged)
-            and set(rest) == unmerged
-        ):
+        if len(rest) == len(unmerged) and set(rest) == unmerged:
             count += 1
     return count
 

@@ -22,8 +22,11 @@ refuses a vector that ends in a blank node and pads what it read back to a full 
 
 Only public state lives here, and nothing here needs a cipher suite: hashing is in
 :mod:`protocol.mls.tree_hash` and :mod:`protocol.mls.parent_hash`, leaf checks in
-:mod:`protocol.mls.leaf_validation`. The HPKE private keys a member holds for nodes on its
-path belong to TreeKEM and are kept beside the tree, keyed by node index, never in it.
+:mod:`protocol.mls.leaf_validation`. The tree does keep the tree hashes computed from it
+(:meth:`RatchetTree.tree_hash_cache`): each change clears the entries of the changed node
+and of its ancestors, so a commit rehashes one path, not the whole tree. The HPKE private
+keys a member holds for nodes on its path belong to TreeKEM and are kept beside the tree,
+keyed by node index, never in it.
 Decoding is not trusting: a decoded tree is checked with
 :func:`protocol.mls.tree_validation.verify_ratchet_tree` before it is used.
 """
@@ -73,7 +76,7 @@ class RatchetTree:
     original until the change is accepted. Two trees are equal when their nodes are.
     """
 
-    __slots__ = ("_nodes",)
+    __slots__ = ("_hash_cache", "_hash_cache_key", "_nodes", "_used_width")
 
     def __init__(self, nodes: Iterable[Node | None] = ()) -> None:
         listed: list[Node | None] = list(nodes)
@@ -86,6 +89,9 @@ class RatchetTree:
             leaves = max(1, 2 * leaves)
         listed.extend([None] * (node_width(leaves) - len(listed)))
         self._nodes = listed
+        self._hash_cache: list[bytes | None] = [None] * len(listed)
+        self._hash_cache_key: int | None = None
+        self._used_width: int | None = None
 
     # --- wire form (§12.4.3.3) ------------------------------------------------------
 
@@ -200,9 +206,19 @@ class RatchetTree:
             return [index, *(leaf_to_node(leaf) for leaf in node.unmerged_leaves)]
         if node is not None:
             return [index]
-        if level(index) == 0:
-            return []
+        k = level(index)
+        if k == 0 or index - (1 << k) + 1 >= self._nodes_in_use():
+            return []  # a blank leaf, or a subtree wholly in the blank padding on the right
         return self._resolve(left(index)) + self._resolve(right(index))
+
+    def _nodes_in_use(self) -> int:
+        """The index after the last non-blank node; kept until the next change."""
+        if self._used_width is None:
+            end = len(self._nodes)
+            while end and self._nodes[end - 1] is None:
+                end -= 1
+            self._used_width = end
+        return self._used_width
 
     def filtered_direct_path(self, leaf_index: int) -> list[int]:
         """The direct path without nodes whose copath child resolves to nothing (§4.1.2)."""
@@ -222,20 +238,23 @@ class RatchetTree:
     # --- changes ----------------------------------------------------------------------
 
     def set_leaf(self, leaf_index: int, leaf: LeafNode) -> None:
-        self._nodes[self._leaf_position(leaf_index)] = leaf
+        self._put(self._leaf_position(leaf_index), leaf)
 
     def set_parent(self, index: int, node: ParentNode) -> None:
         self.parent_node(index)  # checks that ``index`` is a parent position
-        self._nodes[index] = node
+        self._put(index, node)
 
     def blank(self, index: int) -> None:
         self._check_node(index)
-        self._nodes[index] = None
+        self._put(index, None)
 
     def blank_path(self, leaf_index: int) -> None:
         """Blank every parent on the leaf's direct path (§7.5 step 1, §12.1.2, §12.1.3)."""
-        for index in self.direct_path(leaf_index):
+        path = self.direct_path(leaf_index)
+        for index in path:
             self._nodes[index] = None
+        if path:
+            self._changed(path[0])
 
     def add_leaf(self, leaf: LeafNode) -> int:
         """Place a new member (§12.1.1) and return its leaf index.
@@ -249,14 +268,15 @@ class RatchetTree:
             self.leaf_count,
         )
         if leaf_index == self.leaf_count:
-            new_width = node_width(max(1, 2 * self.leaf_count))
-            self._nodes.extend([None] * (new_width - len(self._nodes)))
+            added = node_width(max(1, 2 * self.leaf_count)) - len(self._nodes)
+            self._nodes.extend([None] * added)
+            self._hash_cache.extend([None] * added)
         for index in self.direct_path(leaf_index):
             node = self._nodes[index]
             if isinstance(node, ParentNode):
                 unmerged = tuple(sorted((*node.unmerged_leaves, leaf_index)))
                 self._nodes[index] = dataclasses.replace(node, unmerged_leaves=unmerged)
-        self._nodes[leaf_to_node(leaf_index)] = leaf
+        self._put(leaf_to_node(leaf_index), leaf)
         return leaf_index
 
     def update_leaf(self, leaf_index: int, leaf: LeafNode) -> None:
@@ -268,7 +288,7 @@ class RatchetTree:
     def remove_leaf(self, leaf_index: int) -> None:
         """Remove a member (§12.1.3): blank its leaf and direct path, then truncate."""
         self.member(leaf_index)
-        self._nodes[leaf_to_node(leaf_index)] = None
+        self._put(leaf_to_node(leaf_index), None)
         self.blank_path(leaf_index)
         self.truncate()
 
@@ -280,6 +300,7 @@ class RatchetTree:
             if any(node is not None for node in right_leaves):
                 return
             del self._nodes[node_width(half) :]
+            del self._hash_cache[node_width(half) :]
 
     # --- structure (§12.4.3.1) ----------------------------------------------------------
 
@@ -309,12 +330,43 @@ class RatchetTree:
                             f"leaf {leaf_index} is unmerged at node {index} but not at {between}"
                         )
 
+    # --- cached tree hashes ---------------------------------------------------------------
+
+    def tree_hash_cache(self, suite_id: int) -> list[bytes | None]:
+        """The tree hashes (§7.8) under suite ``suite_id`` known for this tree, by node
+        index, ``None`` where unknown; :mod:`protocol.mls.tree_hash` reads and fills it.
+
+        Every change to a node clears the entries of that node and of all its ancestors,
+        the only hashes it changes, so an entry that is present is the hash of the subtree
+        as it stands. Asking under another suite starts the cache afresh.
+        """
+        if self._hash_cache_key != suite_id:
+            self._hash_cache = [None] * len(self._nodes)
+            self._hash_cache_key = suite_id
+        return self._hash_cache
+
+    def _put(self, index: int, node: Node | None) -> None:
+        self._nodes[index] = node
+        self._changed(index)
+
+    def _changed(self, index: int) -> None:
+        """Forget what was derived from the nodes: the cached tree hashes of ``index`` and
+        of its ancestors, and where the blank padding begins."""
+        self._used_width = None
+        cache = self._hash_cache
+        cache[index] = None
+        for above in direct_path(index, self.leaf_count):
+            cache[above] = None
+
     # --- value behaviour ------------------------------------------------------------------
 
     def copy(self) -> RatchetTree:
         """An independent tree with the same nodes (the nodes themselves are immutable)."""
         twin = RatchetTree.__new__(RatchetTree)
         twin._nodes = list(self._nodes)
+        twin._hash_cache = list(self._hash_cache)
+        twin._hash_cache_key = self._hash_cache_key
+        twin._used_width = self._used_width
         return twin
 
     def __eq__(self, other: object) -> bool:

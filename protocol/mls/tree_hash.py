@@ -11,6 +11,11 @@ A blank node is written as an absent optional. §7.9 also needs the hash of a su
 was before some leaves were added ("original sibling tree hash"): those leaves are blanked
 and dropped from every unmerged_leaves list, which :func:`subtree_hash` does with
 ``without_leaves``.
+
+Tree hashes are kept in the tree (:meth:`RatchetTree.tree_hash_cache`), which forgets those
+of a changed node's path; so after a commit only that path is hashed again, and the first
+hash of a tree (a joiner's, or one read from storage) is the only pass over all its nodes.
+Hashes without some leaves are computed afresh every time.
 """
 
 from __future__ import annotations
@@ -40,10 +45,9 @@ def tree_hash(suite: CipherSuite, tree: RatchetTree) -> bytes:
 
 def tree_hashes(suite: CipherSuite, tree: RatchetTree) -> tuple[bytes, ...]:
     """The tree hash of every node, indexed by node index, computed in one pass."""
-    nodes = tree.nodes
-    out: list[bytes] = [b""] * len(nodes)
-    _hash(suite, nodes, root(tree.leaf_count), frozenset(), out)
-    return tuple(out)
+    cache = tree.tree_hash_cache(suite.suite_id)
+    _hash(suite, tree, root(tree.leaf_count), frozenset(), cache)
+    return tuple(_hash(suite, tree, index, frozenset(), cache) for index in range(len(cache)))
 
 
 def subtree_hash(
@@ -51,7 +55,9 @@ def subtree_hash(
 ) -> bytes:
     """The tree hash of ``head``, as if the leaves ``without_leaves`` had never been added."""
     tree.node(head)  # checks the index
-    return _hash(suite, tree.nodes, head, frozenset(without_leaves), None)
+    without = frozenset(without_leaves)
+    cache = None if without else tree.tree_hash_cache(suite.suite_id)
+    return _hash(suite, tree, head, without, cache)
 
 
 def check_tree_hash(suite: CipherSuite, tree: RatchetTree, expected: bytes) -> None:
@@ -62,21 +68,27 @@ def check_tree_hash(suite: CipherSuite, tree: RatchetTree, expected: bytes) -> N
 
 def _hash(
     suite: CipherSuite,
-    nodes: tuple[Node | None, ...],
+    tree: RatchetTree,
     index: int,
     without: frozenset[int],
-    out: list[bytes] | None,
+    cache: list[bytes | None] | None,
 ) -> bytes:
+    """The hash of ``index``; ``cache`` (the tree's, used only when ``without`` is empty)
+    supplies the hashes already known and receives the ones computed."""
+    if cache is not None:
+        known = cache[index]
+        if known is not None:
+            return known
     w = Writer()
-    node = nodes[index]
+    node: Node | None = tree.node(index)
     if level(index) == 0:
         leaf_index = node_to_leaf(index)
         w.uint8(NodeType.LEAF)
         w.uint32(leaf_index)
         w.optional(None if leaf_index in without else node, Struct.write)
     else:
-        left_hash = _hash(suite, nodes, left(index), without, out)
-        right_hash = _hash(suite, nodes, right(index), without, out)
+        left_hash = _hash(suite, tree, left(index), without, cache)
+        right_hash = _hash(suite, tree, right(index), without, cache)
         if isinstance(node, ParentNode) and without:
             kept = tuple(leaf for leaf in node.unmerged_leaves if leaf not in without)
             node = dataclasses.replace(node, unmerged_leaves=kept)
@@ -85,6 +97,6 @@ def _hash(
         w.opaque(left_hash)
         w.opaque(right_hash)
     digest = suite.hash(w.getvalue())
-    if out is not None:
-        out[index] = digest
+    if cache is not None:
+        cache[index] = digest
     return digest

@@ -19,8 +19,8 @@ from __future__ import annotations
 from crypto.suites import CipherSuite
 from protocol.mls.extensions import RequiredCapabilities
 from protocol.mls.leaf_validation import (
+    CredentialSupport,
     Now,
-    check_credential_support,
     check_tree_keys_unique,
     validate_leaf_node,
 )
@@ -62,7 +62,9 @@ def verify_leaves(
     """The §7.3 checks of every member's leaf in place: its public keys, its signature at
     its own index, its lifetime, its capabilities, and credential compatibility with the
     others. A tree holds leaves of every source, so each is checked against its own; key
-    uniqueness is checked for the whole tree at once (:func:`check_tree_keys_unique`)."""
+    uniqueness is checked for the whole tree at once (:func:`check_tree_keys_unique`), and
+    credential compatibility from one count of the members' types (:class:`CredentialSupport`)."""
+    support = CredentialSupport(tree)
     for index, leaf in tree.members():
         validate_leaf_node(
             suite,
@@ -74,4 +76,4 @@ def verify_leaves(
             required=required,
             max_lifetime=max_lifetime,
         )
-        check_credential_support(tree, leaf, index)
+        support.check(leaf, index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import pytest
 
@@ -10,9 +11,11 @@ from crypto.errors import InvalidKeyError, InvalidSignatureError
 from crypto.suites import cipher_suite
 from protocol.errors import ValidationError
 from protocol.mls.constants import CredentialType, ExtensionType, LeafNodeSource
+from protocol.mls.credentials import X509Credential
 from protocol.mls.extensions import ApplicationId, Extension, RequiredCapabilities
 from protocol.mls.leaf_node import LeafNode, Lifetime
 from protocol.mls.leaf_validation import (
+    CredentialSupport,
     DuplicateKeyError,
     LeafCapabilitiesError,
     LeafKeyError,
@@ -227,6 +230,45 @@ def test_credential_types_must_be_mutually_supported(
     with pytest.raises(LeafCapabilitiesError, match="member 1 does not support"):
         check_credential_support(tree, leaf)
     check_credential_support(tree, leaf, leaf_index=1)  # replacing that very member
+
+
+def outcome(check: Callable[..., None], *args: object) -> str:
+    try:
+        check(*args)
+    except LeafCapabilitiesError as exc:
+        return str(exc)
+    return "ok"
+
+
+def test_counted_credential_support_agrees_with_the_scan(
+    builder: TreeBuilder, tree: RatchetTree
+) -> None:
+    basic, x509 = CredentialType.BASIC, CredentialType.X509
+    certificate = X509Credential(certificates=(b"not parsed here",))
+    tree.set_leaf(1, with_capabilities(tree.member(1), credentials=(basic, x509)))
+    tree.set_leaf(3, with_capabilities(tree.member(3), credentials=(x509, basic)))
+    kp = builder.key_package_leaf("kp")
+    x509_kp = dataclasses.replace(kp, credential=certificate)
+    leaves = [
+        kp,
+        with_capabilities(kp, credentials=(basic, x509)),
+        with_capabilities(kp, credentials=(x509,)),
+        with_capabilities(x509_kp, credentials=(x509, basic)),
+        with_capabilities(x509_kp, credentials=(x509,)),
+    ]
+    x509_member = tree.copy()
+    x509_member.set_leaf(3, dataclasses.replace(tree.member(3), credential=certificate))
+    x509_only = tree.copy()
+    x509_only.set_leaf(1, with_capabilities(tree.member(1), credentials=(x509,)))
+    outcomes = set()
+    for members in (tree, x509_member, x509_only):
+        support = CredentialSupport(members)
+        for leaf in [*leaves, *(member for _, member in members.members())]:
+            for leaf_index in (None, 0, 1, 3, 5, 99):
+                expected = outcome(check_credential_support, members, leaf, leaf_index)
+                assert outcome(support.check, leaf, leaf_index) == expected
+                outcomes.add(expected)
+    assert len(outcomes) > 3  # passes, and failures naming different members
 
 
 # --- uniqueness ----------------------------------------------------------------------------

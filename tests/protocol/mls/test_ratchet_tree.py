@@ -261,6 +261,26 @@ def test_filtered_direct_path_skips_nodes_over_an_empty_copath() -> None:
     assert RatchetTree([a]).filtered_direct_path(0) == []
 
 
+def test_resolution_of_the_blank_padding_follows_changes() -> None:
+    a, b, c = leaf(b"A"), leaf(b"B"), leaf(b"C")
+    tree = RatchetTree([a, None, b, None, c])  # 8 leaf slots after one extension below
+    assert tree.resolution(5) == [4]
+    assert tree.resolution(3) == [0, 2, 4]
+    assert tree.add_leaf(leaf(b"D")) == 3
+    tree.add_leaf(leaf(b"E"))  # into the padding: leaf 4, node 8
+    assert tree.leaf_count == 8
+    assert tree.resolution(11) == [8]
+    assert tree.resolution(7) == [0, 2, 4, 6, 8]
+    tree.blank(8)
+    assert tree.resolution(11) == []
+    assert tree.resolution(7) == [0, 2, 4, 6]
+    tree.truncate()
+    assert tree.leaf_count == 4
+    twin = tree.copy()
+    twin.blank(6)
+    assert (tree.resolution(5), twin.resolution(5)) == ([4, 6], [4])
+
+
 def test_copath_child() -> None:
     tree = figure_11()
     assert tree.copath_child(7, 0) == 11

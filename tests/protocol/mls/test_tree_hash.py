@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from crypto.suites import CipherSuite, cipher_suite
 from protocol.codec import Writer
 from protocol.mls.ratchet_tree import RatchetTree
 from protocol.mls.tree_hash import (
@@ -71,6 +72,46 @@ def test_hash_without_added_leaves_is_the_hash_from_before_they_were_added() -> 
     assert tree_hash(SUITE, tree) != tree_hash(SUITE, before)
     assert subtree_hash(SUITE, tree, 7, without_leaves=[5, 6]) == tree_hash(SUITE, before)
     assert subtree_hash(SUITE, tree, 7, without_leaves=[6]) != tree_hash(SUITE, before)
+
+
+def uncached_hashes(suite: CipherSuite, tree: RatchetTree) -> tuple[bytes, ...]:
+    """The hashes of a fresh tree with the same nodes: nothing cached."""
+    return tree_hashes(suite, RatchetTree(tree.nodes))
+
+
+def test_cached_hashes_follow_every_change() -> None:
+    builder = TreeBuilder()
+    tree = builder.group(5, committer=0)
+    changes = [
+        lambda: tree.add_leaf(builder.key_package_leaf("sixth")),
+        lambda: tree.update_leaf(2, builder.update_leaf(tree, 2)),
+        lambda: builder.commit(tree, 3),
+        lambda: tree.add_leaf(builder.key_package_leaf("seventh")),
+        lambda: tree.add_leaf(builder.key_package_leaf("eighth")),
+        lambda: tree.add_leaf(builder.key_package_leaf("ninth")),  # extends to 16 leaves
+        lambda: tree.remove_leaf(8),  # truncates back to 8
+        lambda: tree.blank_path(1),
+        lambda: tree.set_parent(3, ParentNode(encryption_key=builder.encryption_key())),
+        lambda: tree.blank(3),
+        lambda: tree.remove_leaf(0),
+    ]
+    assert tree_hashes(SUITE, tree) == uncached_hashes(SUITE, tree)
+    for change in changes:
+        before = tree.copy()
+        hashes_before = tree_hashes(SUITE, before)
+        change()
+        assert tree_hashes(SUITE, tree) == uncached_hashes(SUITE, tree)
+        assert tree_hash(SUITE, tree) == uncached_hashes(SUITE, tree)[tree.leaf_count - 1]
+        assert tree_hashes(SUITE, before) == hashes_before  # a copy is not touched
+
+
+def test_cached_hashes_are_per_suite() -> None:
+    tree = TreeBuilder().group(3)
+    other = cipher_suite(4)  # SHA-512
+    first = tree_hash(SUITE, tree)
+    assert tree_hash(other, tree) == uncached_hashes(other, tree)[3]
+    assert tree_hash(SUITE, tree) == first
+    assert len(tree_hash(other, tree)) == 64
 
 
 def test_a_changed_tree_has_a_different_hash() -> None:
