@@ -11,12 +11,7 @@
       │ ◄──────── {token, expires_at} ───────── │  device checked: known, in validity, not revoked
       │ Authorization: Bearer <token> ...      ─►│  SHA-256(token) looked up; device rechecked
 
-The signed bytes are a labelled encoding, like the signed statements of
-:mod:`protocol.statements`, so they can be taken for no other signature::
-
-    LoginChallenge = opaque("casecircle 1 RelayLogin") || opaque(
-        opaque relay_public_key<V>; opaque device_id<V>; opaque nonce<V>;
-        uint64 issued_at; uint64 expires_at)
+The signed bytes are :func:`protocol.relay.login_message`, shared with the client.
 
 A challenge is bound to this relay's identity key, to one device, to a random nonce and to
 a time window; it is consumed by the first attempt to answer it, right or wrong, so a
@@ -34,7 +29,7 @@ from dataclasses import dataclass
 
 from crypto.errors import CryptoError
 from crypto.suites import SUPPORTED_SUITE_IDS, cipher_suite
-from crypto.tls import opaque
+from protocol.relay import login_message
 from server.errors import (
     ChallengeError,
     DeviceRefusedError,
@@ -44,23 +39,8 @@ from server.errors import (
 )
 from server.storage.interface import DeviceRecord, RelayStorage
 
-LOGIN_LABEL = b"casecircle 1 RelayLogin"
 NONCE_SIZE = 32
 TOKEN_SIZE = 32
-
-
-def login_message(
-    relay_public_key: bytes, device_id: bytes, nonce: bytes, issued_at: int, expires_at: int
-) -> bytes:
-    """The exact bytes a device signs to answer a challenge."""
-    content = (
-        opaque(relay_public_key)
-        + opaque(device_id)
-        + opaque(nonce)
-        + issued_at.to_bytes(8, "big")
-        + expires_at.to_bytes(8, "big")
-    )
-    return opaque(LOGIN_LABEL) + opaque(content)
 
 
 def token_hash(token: bytes) -> bytes:

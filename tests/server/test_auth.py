@@ -7,7 +7,8 @@ import hashlib
 
 import pytest
 
-from server.auth import Authenticator, login_message, token_hash
+from protocol.relay import login_message
+from server.auth import Authenticator, token_hash
 from server.keys import IDENTITY, STORAGE
 from tests.server.relay import Relay, RelayClient, b64
 
