@@ -64,6 +64,7 @@ from protocol.mls.transcript import (
     verify_confirmation_tag,
 )
 from protocol.mls.tree_hash import tree_hash
+from protocol.mls.tree_keys import TreePrivateKeys
 from protocol.mls.tree_nodes import RatchetTreeExtension
 from protocol.mls.treekem import create_update_path, process_update_path
 from protocol.mls.welcome import GroupInfo
@@ -194,12 +195,25 @@ def _finish_epoch(
     return context, start, tag
 
 
-def _interim(state: EpochState, context: GroupContext, tag: bytes) -> bytes:
-    return interim_transcript_hash(
+def _next_state(
+    state: EpochState,
+    context: GroupContext,
+    applied: AppliedProposals,
+    keys: TreePrivateKeys,
+    start: EpochStart,
+    tag: bytes,
+) -> EpochState:
+    """The epoch a commit leads to: interim transcript hash from its confirmation tag."""
+    interim = interim_transcript_hash(
         state.suite,
         context.confirmed_transcript_hash,
         InterimTranscriptHashInput(confirmation_tag=tag).to_bytes(),
     )
+    new_state = EpochState.start(
+        state.suite, context, applied.tree, keys, start.secrets, interim, previous=state
+    )
+    new_state.reinit = applied.reinit
+    return new_state
 
 
 # --- processing (§12.4.2) -------------------------------------------------------------------
@@ -272,16 +286,7 @@ def process_commit(
     verify_confirmation_tag(
         suite, start.secrets.confirmation_key, context.confirmed_transcript_hash, received
     )
-    new_state = EpochState.start(
-        suite,
-        context,
-        applied.tree,
-        keys,
-        start.secrets,
-        _interim(state, context, received),
-        previous=state,
-    )
-    new_state.reinit = applied.reinit
+    new_state = _next_state(state, context, applied, keys, start, received)
     events = tuple(_events(state, applied, committer, context.epoch))
     return StagedCommit(state=new_state, events=events, authenticated=authenticated)
 
@@ -367,16 +372,7 @@ def create_commit(
     authenticated = dataclasses.replace(
         signed, auth=FramedContentAuthData(signature=signed.auth.signature, confirmation_tag=tag)
     )
-    new_state = EpochState.start(
-        suite,
-        context,
-        applied.tree,
-        keys,
-        start.secrets,
-        _interim(state, context, tag),
-        previous=state,
-    )
-    new_state.reinit = applied.reinit
+    new_state = _next_state(state, context, applied, keys, start, tag)
     events = tuple(_events(state, applied, own, context.epoch))
     staged = StagedCommit(
         state=new_state,

@@ -149,3 +149,25 @@ class Coordinator:
 
     def propose(self, group_id: bytes, epoch: int, proposal: Proposal) -> bytes:
         return external_proposal(self.suite, self.signing_key, 0, group_id, epoch, proposal)
+
+
+def deliver(message: bytes, *groups: Group) -> None:
+    """Every listed member processes a commit and merges it."""
+    for group in groups:
+        processed = group.process(message, NOW)
+        assert processed.staged is not None
+        group.merge(processed.staged)
+
+
+def build(suite: CipherSuite, names: list[str], group_id: bytes) -> list[Device]:
+    """A group of ``names``: the first creates it and adds the others one commit at a time."""
+    devices = [Device(suite, name) for name in names]
+    creator = devices[0].create_group(group_id)
+    for device in devices[1:]:
+        package = device.key_package()
+        pending = creator.commit(devices[0].rng, NOW, add=(package,))
+        deliver(pending.message, *[d.group for d in devices[1:] if d.group is not None])
+        creator.merge_pending()
+        assert pending.welcome is not None
+        device.join(pending.welcome, package)
+    return devices

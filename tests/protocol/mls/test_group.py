@@ -23,7 +23,8 @@ from protocol.mls.key_packages import default_lifetime
 from protocol.mls.message_protection import protect_private, sign_content
 from protocol.mls.proposals import Commit, Proposal, ReInit, Remove
 from protocol.mls.welcome_protection import WelcomeNotForUsError
-from tests.protocol.mls.group_devices import NOW, Device, capabilities
+from tests.protocol.mls.group_devices import NOW, Device, capabilities, deliver
+from tests.protocol.mls.group_devices import build as build_group
 
 GROUP_ID = b"case 2026-117"
 
@@ -33,25 +34,8 @@ def suite(request: pytest.FixtureRequest) -> CipherSuite:
     return cipher_suite(request.param)
 
 
-def deliver(message: bytes, *groups: Group) -> None:
-    """Every other member processes a commit and merges it."""
-    for group in groups:
-        processed = group.process(message, NOW)
-        assert processed.staged is not None
-        group.merge(processed.staged)
-
-
 def build(suite: CipherSuite, names: list[str]) -> list[Device]:
-    devices = [Device(suite, name) for name in names]
-    creator = devices[0].create_group(GROUP_ID)
-    for device in devices[1:]:
-        package = device.key_package()
-        pending = creator.commit(devices[0].rng, NOW, add=(package,))
-        deliver(pending.message, *[d.group for d in devices[1:] if d.group is not None])
-        creator.merge_pending()
-        assert pending.welcome is not None
-        device.join(pending.welcome, package)
-    return devices
+    return build_group(suite, names, GROUP_ID)
 
 
 def agree(devices: list[Device]) -> None:

@@ -31,7 +31,8 @@ from protocol.mls.proposals import Add, Proposal, ReInit
 from protocol.mls.secret_tree import RatchetKind, SecretTree
 from protocol.mls.tree_hash import TreeHashMismatchError
 from protocol.mls.tree_keys import PrivateKeyMismatchError, TreePrivateKeys
-from tests.protocol.mls.group_devices import NOW, Device
+from tests.protocol.mls.group_devices import NOW, Device, deliver
+from tests.protocol.mls.group_devices import build as build_group
 
 GROUP_ID = b"case 2026-204"
 
@@ -50,25 +51,8 @@ def group_of(device: Device) -> Group:
     return device.group
 
 
-def deliver(message: bytes, *groups: Group) -> None:
-    for group in groups:
-        processed = group.process(message, NOW)
-        assert processed.staged is not None
-        group.merge(processed.staged)
-
-
 def build(suite: CipherSuite, names: list[str]) -> list[Device]:
-    """A group of ``names``: the first creates it and adds the others one commit at a time."""
-    devices = [Device(suite, name) for name in names]
-    creator = devices[0].create_group(GROUP_ID)
-    for device in devices[1:]:
-        package = device.key_package()
-        pending = creator.commit(devices[0].rng, NOW, add=(package,))
-        deliver(pending.message, *[d.group for d in devices[1:] if d.group is not None])
-        creator.merge_pending()
-        assert pending.welcome is not None
-        device.join(pending.welcome, package)
-    return devices
+    return build_group(suite, names, GROUP_ID)
 
 
 def restore(device: Device) -> Group:
