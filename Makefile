@@ -28,5 +28,9 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_group
 
+.PHONY: bench-relay
+bench-relay: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.bench_relay
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

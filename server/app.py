@@ -8,8 +8,9 @@ close when it stops::
     shutdown: every WebSocket closed with 1001 GOING_AWAY ─► storage closed (the writer
               commits what is queued first)
 
-:func:`run_relay` serves it (TLS when configured); :func:`make_runner` holds the server
-settings tests and the command line share.
+:func:`run_relay` serves it (TLS when configured) on a :class:`~server.listener.RelaySite`,
+which bounds the time a connection may take to send its request head; :func:`make_runner`
+holds the server settings tests and the command line share.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from server.keys import (
     WEBSOCKETS,
 )
 from server.limits import TokenBuckets
+from server.listener import RelaySite
 from server.logs import install_payload_filter
 from server.middlewares import MIDDLEWARES
 from server.storage.sqlite import SqliteRelayStorage
@@ -163,7 +165,13 @@ async def run_relay(config: RelayConfig, stop: asyncio.Event) -> None:
     runner = make_runner(create_app(config))
     await runner.setup()
     try:
-        site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context(config))
+        site = RelaySite(
+            runner,
+            config.host,
+            config.port,
+            head_timeout=config.limits.header_timeout,
+            ssl_context=ssl_context(config),
+        )
         await site.start()
         scheme = "https" if config.tls_cert else "http"
         logger.info("relay listening on %s://%s:%d", scheme, config.host, config.port)

@@ -102,7 +102,10 @@ class Authenticator:
         return self._relay_public_key
 
     async def _usable_device(self, device_id: bytes, now: int) -> DeviceRecord:
-        device = await self._storage.device(device_id)
+        return self._usable(await self._storage.device(device_id), now)
+
+    @staticmethod
+    def _usable(device: DeviceRecord | None, now: int) -> DeviceRecord:
         if device is None or not device.usable_at(now):
             raise DeviceRefusedError(
                 "the device is unknown, not yet or no longer valid, or revoked"
@@ -157,12 +160,13 @@ class Authenticator:
 
     async def authenticate(self, bearer: str, now: int) -> DeviceRecord:
         """The device a bearer token belongs to; every check is redone on each request."""
-        session = await self._storage.session(token_hash(decode_token(bearer)))
-        if session is None:
+        found = await self._storage.session_device(token_hash(decode_token(bearer)))
+        if found is None:
             raise UnauthorizedError("unknown session token")
+        session, device = found
         if now > session.expires_at:
             raise SessionExpiredError("the session expired; log in again")
-        return await self._usable_device(session.device_id, now)
+        return self._usable(device, now)
 
     def _forget_expired(self, now: int) -> None:
         for nonce in [n for n, c in self._challenges.items() if c.expires_at < now]:

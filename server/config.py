@@ -52,6 +52,7 @@ class Limits:
     ws_max_frame: int = 64 * KIB  # incoming WebSocket message
     ws_send_timeout: float = 10.0  # seconds a push may wait for a slow reader
     ws_heartbeat: float = 30.0
+    header_timeout: float = 10.0  # seconds a new connection has to send its request head
     body_timeout: float = 30.0  # seconds to receive a request body
     challenge_ttl: int = 60  # seconds a login challenge stays valid
     max_challenges: int = 10_000  # outstanding login challenges

@@ -13,11 +13,19 @@ resumes exactly where its cursor says::
 Memory per socket is bounded: at most ``queue_length`` pending wake-ups (a socket that
 falls further behind is closed with :data:`CLOSE_SLOW_CONSUMER` and resumes from its cursor
 after reconnecting), and each push waits at most ``send_timeout`` for a slow reader.
+
+A commit wakes every socket of the group at once, and each would read the same new message
+from storage. So the hub also keeps the last messages committed to each group
+(:class:`RecentMessages`), with the devices allowed to fetch each one; a socket whose next
+sequence number is there, for its device, pushes it from memory, and reads storage
+otherwise. It is a shortcut only: what a socket pushes, and in which order, is what the
+read from storage would have given it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -25,6 +33,84 @@ from server.errors import OverloadedError
 
 CLOSE_SLOW_CONSUMER = 4008
 INBOX = b""  # the wake-up key of a device's inbox (group ids are never empty)
+
+RECENT_PER_GROUP = 64
+RECENT_MAX_BYTES = 16 * 1024 * 1024
+_READER_COST = 128  # bytes counted per device of a reader set: the id and its set slot
+
+
+@dataclass(eq=False, slots=True)
+class RecentMessage:
+    """A message just committed, and the devices a read from storage would give it to: the
+    group's roster right after its commit, and the devices that commit removed."""
+
+    seq: int
+    payload: bytes
+    readers: frozenset[bytes]
+    cost: int  # bytes counted against the bound
+    frame: str | None = None  # the push frame, made once for every socket that sends it
+
+
+class RecentMessages:
+    """The last ``per_group`` messages committed to each group, at most ``max_bytes`` in all
+    (payload, its base64 frame, reader sets); the oldest messages of the least recently
+    written groups go first.
+
+    Each group's messages are one run of consecutive sequence numbers ending at the last one
+    added: a message that does not follow the last (its request ended before it got here, or
+    they arrived out of order) starts the run anew, and a message too large to keep empties
+    it, so that a socket finding the run ends below what was committed reads storage."""
+
+    def __init__(
+        self, *, per_group: int = RECENT_PER_GROUP, max_bytes: int = RECENT_MAX_BYTES
+    ) -> None:
+        self._per_group = per_group
+        self._max_bytes = max_bytes
+        self._groups: OrderedDict[bytes, OrderedDict[int, RecentMessage]] = OrderedDict()
+        self._bytes = 0
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def add(self, group_id: bytes, seq: int, payload: bytes, readers: Iterable[bytes]) -> None:
+        entries = self._groups.pop(group_id, None) or OrderedDict()
+        last = next(reversed(entries.values()), None)
+        if last is not None and last.seq + 1 != seq:
+            self._forget(entries)
+            last = None
+        reader_set = frozenset(readers)
+        cost = 3 * len(payload)
+        if last is not None and last.readers == reader_set:
+            reader_set = last.readers  # one set shared while the roster stays the same
+        else:
+            cost += _READER_COST * len(reader_set)
+        if cost > self._max_bytes:
+            self._forget(entries)
+            return
+        self._groups[group_id] = entries  # now the most recently written group
+        entries[seq] = RecentMessage(seq=seq, payload=payload, readers=reader_set, cost=cost)
+        self._bytes += cost
+        while len(entries) > self._per_group:
+            self._bytes -= entries.popitem(last=False)[1].cost
+        while self._bytes > self._max_bytes:  # never the message just added: it fits alone
+            oldest_group, oldest = next(iter(self._groups.items()))
+            self._bytes -= oldest.popitem(last=False)[1].cost
+            if not oldest:
+                del self._groups[oldest_group]
+
+    def get(self, group_id: bytes, seq: int) -> RecentMessage | None:
+        entries = self._groups.get(group_id)
+        return None if entries is None else entries.get(seq)
+
+    def latest(self, group_id: bytes) -> int | None:
+        """The sequence number the group's run ends at."""
+        entries = self._groups.get(group_id)
+        return next(reversed(entries), None) if entries else None
+
+    def _forget(self, entries: OrderedDict[int, RecentMessage]) -> None:
+        self._bytes -= sum(entry.cost for entry in entries.values())
+        entries.clear()
 
 
 @dataclass(eq=False, slots=True)
@@ -67,6 +153,7 @@ class DeliveryHub:
         self._queue_length = queue_length
         self._channels: dict[bytes, set[PushChannel]] = {}
         self._count = 0
+        self.recent = RecentMessages()
 
     @property
     def socket_count(self) -> int:

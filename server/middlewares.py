@@ -88,7 +88,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "bad_request" if exc.status < 500 else "unavailable")
-        return error_body(exc.status, code, exc.reason)
+        response = error_body(exc.status, code, exc.reason)
+        if "Allow" in exc.headers:  # a 405 names the methods the resource has (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except (ConnectionResetError, TimeoutError) as exc:
         log.info("request %s %s ended: %s", request.method, request.path, type(exc).__name__)
         raise

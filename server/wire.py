@@ -105,7 +105,9 @@ def hex_ids(obj: JsonObject, name: str, max_items: int) -> tuple[bytes, ...]:
 def b64_bytes(obj: JsonObject, name: str, max_size: int) -> bytes:
     """A base64 field of at most ``max_size`` decoded bytes."""
     value = field(obj, name)
-    if not isinstance(value, str) or len(value) > 4 * ((max_size + 2) // 3):
+    if not isinstance(value, str):
+        raise BadRequestError(f"{name} must be a base64 string")
+    if len(value) > 4 * ((max_size + 2) // 3):
         raise TooLargeError(f"{name} must be base64 of at most {max_size} bytes")
     try:
         raw = base64.b64decode(value, validate=True)

@@ -137,6 +137,7 @@ async def send(request: web.Request) -> web.Response:
     )
     if not result.duplicate:
         hub = request.app[HUB]
+        hub.recent.add(group_id, result.seq, payload, result.notify)
         hub.notify_group(group_id, result.notify)
         for recipient, _ in result.inbox:
             hub.notify_inbox(recipient)

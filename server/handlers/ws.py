@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from crypto.errors import CasecircleError
-from server.hub import CLOSE_SLOW_CONSUMER, INBOX, PushChannel
+from server.hub import CLOSE_SLOW_CONSUMER, INBOX, PushChannel, RecentMessages
 from server.keys import CONFIG, DEVICE, HUB, STORAGE, WEBSOCKETS
 from server.storage.interface import RelayStorage
 from server.wire import b64, decode_hex_id, non_negative_int
@@ -61,6 +61,13 @@ def parse_subscription(text: str) -> tuple[dict[bytes, int], int | None]:
         raise BadFrameError("bad group id or cursor") from None
 
 
+def message_frame(group_id: bytes, seq: int, payload: bytes) -> str:
+    return json.dumps(
+        {"type": "message", "group": group_id.hex(), "seq": seq, "message": b64(payload)},
+        separators=(",", ":"),
+    )
+
+
 class PushSession:
     """One socket's cursors and the task that pushes to it."""
 
@@ -69,6 +76,7 @@ class PushSession:
         ws: web.WebSocketResponse,
         channel: PushChannel,
         storage: RelayStorage,
+        recent: RecentMessages,
         *,
         batch: int,
         send_timeout: float,
@@ -76,10 +84,12 @@ class PushSession:
         self._ws = ws
         self._channel = channel
         self._storage = storage
+        self._recent = recent
         self._batch = batch
         self._send_timeout = send_timeout
         self.cursors: dict[bytes, int] = {}
         self.inbox_cursor: int | None = None
+        self.gave_up = False  # set once the reader proved too slow or fell too far behind
 
     def subscribe(self, cursors: dict[bytes, int], inbox: int | None) -> None:
         if len(self.cursors.keys() | cursors.keys()) > MAX_SUBSCRIPTIONS:
@@ -92,8 +102,11 @@ class PushSession:
             self._channel.wake(INBOX)
 
     async def _send(self, frame: dict[str, Any]) -> None:
+        await self._send_text(json.dumps(frame, separators=(",", ":")))
+
+    async def _send_text(self, text: str) -> None:
         async with asyncio.timeout(self._send_timeout):
-            await self._ws.send_str(json.dumps(frame, separators=(",", ":")))
+            await self._ws.send_str(text)
 
     async def run(self) -> None:
         """Push until the channel overflows; a slow reader ends the session."""
@@ -105,9 +118,12 @@ class PushSession:
                     await self._push_group(key)
         except TimeoutError:
             pass
+        self.gave_up = True
         await _close(self._ws, CLOSE_SLOW_CONSUMER, b"slow consumer")
 
     async def _push_group(self, group_id: bytes) -> None:
+        if await self._push_recent(group_id):
+            return
         device_id = self._channel.device_id
         while group_id in self.cursors:
             try:
@@ -120,17 +136,27 @@ class PushSession:
             if membership.until_seq is not None:
                 messages = [m for m in messages if m.seq <= membership.until_seq]
             for message in messages:
-                await self._send(
-                    {
-                        "type": "message",
-                        "group": group_id.hex(),
-                        "seq": message.seq,
-                        "message": b64(message.payload),
-                    }
-                )
+                await self._send_text(message_frame(group_id, message.seq, message.payload))
                 self.cursors[group_id] = message.seq
             if len(messages) < self._batch:
                 return
+
+    async def _push_recent(self, group_id: bytes) -> bool:
+        """Push the messages after the cursor that :class:`RecentMessages` holds for this
+        device; ``True`` if that reached the last message it holds for the group (a later
+        commit brings its own wake-up), ``False`` if storage must be read."""
+        device_id = self._channel.device_id
+        pushed = False
+        while group_id in self.cursors:
+            recent = self._recent.get(group_id, self.cursors[group_id] + 1)
+            if recent is None or device_id not in recent.readers:
+                break
+            if recent.frame is None:
+                recent.frame = message_frame(group_id, recent.seq, recent.payload)
+            await self._send_text(recent.frame)
+            self.cursors[group_id] = recent.seq
+            pushed = True
+        return pushed and self.cursors.get(group_id) == self._recent.latest(group_id)
 
     async def _push_inbox(self) -> None:
         while self.inbox_cursor is not None:
@@ -173,13 +199,26 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             ws,
             channel,
             request.app[STORAGE],
+            request.app[HUB].recent,
             batch=limits.max_fetch,
             send_timeout=limits.ws_send_timeout,
         )
+        handler_done = False
+
+        def pusher_ended(_: asyncio.Task[None]) -> None:
+            # The pusher ends by itself only when it gives up on a slow or overflowing reader,
+            # having sent its close frame or tried to. Drop the connection then: a peer that
+            # does not read would otherwise keep it, and the frames buffered for it, for as
+            # long as it acknowledges TCP segments (ATTACKS E12).
+            if (session.gave_up or not handler_done) and request.transport is not None:
+                request.transport.abort()
+
         pusher = asyncio.create_task(session.run())
+        pusher.add_done_callback(pusher_ended)
         try:
             await _receive(ws, session)
         finally:
+            handler_done = True
             pusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pusher

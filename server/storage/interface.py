@@ -188,6 +188,12 @@ class RelayStorage(ABC):
     @abstractmethod
     async def session(self, token_hash: bytes) -> Session | None: ...
 
+    async def session_device(self, token_hash: bytes) -> tuple[Session, DeviceRecord | None] | None:
+        """A session and its device (``None`` if the device is unknown), as one read where
+        the backend can: every authenticated request asks for both."""
+        session = await self.session(token_hash)
+        return None if session is None else (session, await self.device(session.device_id))
+
     @abstractmethod
     async def purge_expired(self, now: int) -> None:
         """Drop sessions that expired."""

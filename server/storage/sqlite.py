@@ -1,14 +1,19 @@
-"""The default storage: SQLite through aiosqlite, WAL, ``synchronous=FULL``.
+"""The default storage: SQLite, WAL, ``synchronous=FULL``.
 
-Two connections: the write connection belongs to a :class:`GroupCommitWriter` (one batch,
-one transaction, one fsync; see :mod:`server.storage.writer`), and a separate read
+Two connections: the write connection (plain ``sqlite3``) belongs to a
+:class:`GroupCommitWriter`, which runs each batch on its own thread (one batch, one
+transaction, one fsync; see :mod:`server.storage.writer`), and a separate aiosqlite read
 connection serves fetches. In WAL mode the reader sees every committed batch and never
-blocks the writer. Every rule that must hold across requests is checked inside the write
+blocks the writer. Each read runs its statement to the end in one call: a statement left
+open between awaits, while other requests start theirs, would keep the shared read
+connection on one old snapshot, hiding later commits from every read and holding back
+checkpoints. Every rule that must hold across requests is checked inside the write
 operation, so concurrent requests are ordered by the writer alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -78,13 +83,39 @@ def _blob(row: Any) -> BlobRecord:
 
 
 async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
-    async with conn.execute(sql, params) as cursor:
-        return await cursor.fetchone()
+    """The first row of a read (or ``None``), the statement run to its end in one call."""
+    return next(iter(await conn.execute_fetchall(sql, params)), None)
 
 
 async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
+    return list(await conn.execute_fetchall(sql, params))
+
+
+def _row(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
+    """The first row of a read inside a write operation (or ``None``)."""
+    return next(iter(conn.execute(sql, params).fetchall()), None)
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _open_write_connection(path: Path) -> sqlite3.Connection:
+    """The write connection, set up and migrated; handed to the writer thread after this."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=5000",
+        ):
+            conn.execute(pragma)
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 class SqliteRelayStorage(RelayStorage):
@@ -93,7 +124,7 @@ class SqliteRelayStorage(RelayStorage):
     def __init__(self, path: Path, *, batch_limit: int = 256) -> None:
         self._path = path
         self._batch_limit = batch_limit
-        self._write: aiosqlite.Connection | None = None
+        self._write: sqlite3.Connection | None = None
         self._read: aiosqlite.Connection | None = None
         self._writer: GroupCommitWriter | None = None
         self._log_listeners: list[LogListener] = []
@@ -102,15 +133,7 @@ class SqliteRelayStorage(RelayStorage):
 
     async def open(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._write = await aiosqlite.connect(self._path, isolation_level=None)
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=FULL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-        ):
-            await self._write.execute(pragma)
-        await migrate(self._write)
+        self._write = await asyncio.to_thread(_open_write_connection, self._path)
         self._read = await aiosqlite.connect(
             f"file:{self._path}?mode=ro", uri=True, isolation_level=None
         )
@@ -123,9 +146,10 @@ class SqliteRelayStorage(RelayStorage):
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
-        for conn in (self._read, self._write):
-            if conn is not None:
-                await conn.close()
+        if self._read is not None:
+            await self._read.close()
+        if self._write is not None:  # the last connection: folds the WAL into the database
+            await asyncio.to_thread(self._write.close)
         self._read = self._write = None
 
     @property
@@ -146,10 +170,10 @@ class SqliteRelayStorage(RelayStorage):
 
     # --- directory and transparency log -------------------------------------------------
 
-    async def _append_leaf(self, tx: WriteTransaction, leaf: bytes, now: int) -> int:
-        row = await _one(tx.conn, "SELECT coalesce(max(log_index) + 1, 0) FROM log_entries")
+    def _append_leaf(self, tx: WriteTransaction, leaf: bytes, now: int) -> int:
+        row = _row(tx.conn, "SELECT coalesce(max(log_index) + 1, 0) FROM log_entries")
         index: int = row[0]
-        await tx.conn.execute(
+        tx.conn.execute(
             "INSERT INTO log_entries (log_index, leaf, appended_at) VALUES (?, ?, ?)",
             (index, leaf, now),
         )
@@ -158,8 +182,8 @@ class SqliteRelayStorage(RelayStorage):
         return index
 
     async def publish_credential(self, device: NewDevice, now: int) -> int:
-        async def op(tx: WriteTransaction) -> int:
-            existing = await _one(
+        def op(tx: WriteTransaction) -> int:
+            existing = _row(
                 tx.conn,
                 "SELECT member_id, credential, revoked_at, log_index FROM devices"
                 " WHERE device_id = ?",
@@ -173,8 +197,8 @@ class SqliteRelayStorage(RelayStorage):
                 if existing[1] == device.credential:
                     index: int = existing[3]
                     return index  # published before: the log keeps one entry
-            index = await self._append_leaf(tx, device.leaf, now)
-            await tx.conn.execute(
+            index = self._append_leaf(tx, device.leaf, now)
+            tx.conn.execute(
                 "INSERT INTO devices (device_id, member_id, cipher_suite, signature_key,"
                 " not_before, not_after, credential, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (device_id) DO UPDATE SET cipher_suite = excluded."
@@ -197,21 +221,19 @@ class SqliteRelayStorage(RelayStorage):
         return await self.writer.submit(op)
 
     async def revoke_device(self, device_id: bytes, leaf: bytes, now: int) -> int:
-        async def op(tx: WriteTransaction) -> int:
-            row = await _one(
-                tx.conn, "SELECT revoked_at FROM devices WHERE device_id = ?", (device_id,)
-            )
+        def op(tx: WriteTransaction) -> int:
+            row = _row(tx.conn, "SELECT revoked_at FROM devices WHERE device_id = ?", (device_id,))
             if row is None:
                 raise UnknownDeviceError("no such device")
             if row[0] is not None:
                 raise ConflictError("the device is already revoked")
-            index = await self._append_leaf(tx, leaf, now)
-            await tx.conn.execute(
+            index = self._append_leaf(tx, leaf, now)
+            tx.conn.execute(
                 "UPDATE devices SET revoked_at = ?, revocation_index = ? WHERE device_id = ?",
                 (now, index, device_id),
             )
-            await tx.conn.execute("DELETE FROM sessions WHERE device_id = ?", (device_id,))
-            await tx.conn.execute("DELETE FROM key_packages WHERE device_id = ?", (device_id,))
+            tx.conn.execute("DELETE FROM sessions WHERE device_id = ?", (device_id,))
+            tx.conn.execute("DELETE FROM key_packages WHERE device_id = ?", (device_id,))
             return index
 
         return await self.writer.submit(op)
@@ -253,8 +275,8 @@ class SqliteRelayStorage(RelayStorage):
     async def store_key_packages(
         self, device_id: bytes, packages: Sequence[bytes], last_resort: bytes | None, limit: int
     ) -> int:
-        async def op(tx: WriteTransaction) -> int:
-            row = await _one(
+        def op(tx: WriteTransaction) -> int:
+            row = _row(
                 tx.conn,
                 "SELECT count(*) FROM key_packages WHERE device_id = ? AND last_resort = 0",
                 (device_id,),
@@ -262,16 +284,16 @@ class SqliteRelayStorage(RelayStorage):
             stored: int = row[0]
             if stored + len(packages) > limit:
                 raise TooLargeError(f"at most {limit} one-time KeyPackages are kept per device")
-            await tx.conn.executemany(
+            tx.conn.executemany(
                 "INSERT INTO key_packages (device_id, package, last_resort) VALUES (?, ?, 0)",
                 [(device_id, package) for package in packages],
             )
             if last_resort is not None:
-                await tx.conn.execute(
+                tx.conn.execute(
                     "DELETE FROM key_packages WHERE device_id = ? AND last_resort = 1",
                     (device_id,),
                 )
-                await tx.conn.execute(
+                tx.conn.execute(
                     "INSERT INTO key_packages (device_id, package, last_resort) VALUES (?, ?, 1)",
                     (device_id, last_resort),
                 )
@@ -280,8 +302,8 @@ class SqliteRelayStorage(RelayStorage):
         return await self.writer.submit(op)
 
     async def claim_key_package(self, device_id: bytes) -> tuple[bytes, bool] | None:
-        async def op(tx: WriteTransaction) -> tuple[bytes, bool] | None:
-            row = await _one(
+        def op(tx: WriteTransaction) -> tuple[bytes, bool] | None:
+            row = _row(
                 tx.conn,
                 "SELECT package_id, package, last_resort FROM key_packages WHERE device_id = ?"
                 " ORDER BY last_resort, package_id LIMIT 1",
@@ -290,7 +312,7 @@ class SqliteRelayStorage(RelayStorage):
             if row is None:
                 return None
             if not row[2]:
-                await tx.conn.execute("DELETE FROM key_packages WHERE package_id = ?", (row[0],))
+                tx.conn.execute("DELETE FROM key_packages WHERE package_id = ?", (row[0],))
             return row[1], bool(row[2])
 
         return await self.writer.submit(op)
@@ -298,8 +320,8 @@ class SqliteRelayStorage(RelayStorage):
     # --- sessions -----------------------------------------------------------------------
 
     async def create_session(self, token_hash: bytes, device_id: bytes, expires_at: int) -> None:
-        async def op(tx: WriteTransaction) -> None:
-            await tx.conn.execute(
+        def op(tx: WriteTransaction) -> None:
+            tx.conn.execute(
                 "INSERT INTO sessions (token_hash, device_id, expires_at) VALUES (?, ?, ?)",
                 (token_hash, device_id, expires_at),
             )
@@ -314,24 +336,38 @@ class SqliteRelayStorage(RelayStorage):
         )
         return None if row is None else Session(device_id=row[0], expires_at=row[1])
 
+    async def session_device(self, token_hash: bytes) -> tuple[Session, DeviceRecord | None] | None:
+        row = await _one(
+            self.reader,
+            "SELECT s.device_id, s.expires_at, d.device_id, d.member_id, d.cipher_suite,"
+            " d.signature_key, d.not_before, d.not_after, d.credential, d.log_index,"
+            " d.revoked_at, d.revocation_index FROM sessions s"
+            " LEFT JOIN devices d ON d.device_id = s.device_id WHERE s.token_hash = ?",
+            (token_hash,),
+        )
+        if row is None:
+            return None
+        session = Session(device_id=row[0], expires_at=row[1])
+        return session, None if row[2] is None else _device(row[2:])
+
     async def purge_expired(self, now: int) -> None:
-        async def op(tx: WriteTransaction) -> None:
-            await tx.conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+        def op(tx: WriteTransaction) -> None:
+            tx.conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
 
         await self.writer.submit(op)
 
     # --- groups and delivery ------------------------------------------------------------
 
     async def create_group(self, group_id: bytes, creator: bytes, now: int) -> GroupRecord:
-        async def op(tx: WriteTransaction) -> GroupRecord:
-            exists = await _one(tx.conn, "SELECT 1 FROM groups WHERE group_id = ?", (group_id,))
+        def op(tx: WriteTransaction) -> GroupRecord:
+            exists = _row(tx.conn, "SELECT 1 FROM groups WHERE group_id = ?", (group_id,))
             if exists is not None:
                 raise ConflictError("a group with this id exists")
-            await tx.conn.execute(
+            tx.conn.execute(
                 "INSERT INTO groups (group_id, epoch, last_seq, created_at) VALUES (?, 0, 0, ?)",
                 (group_id, now),
             )
-            await tx.conn.execute(
+            tx.conn.execute(
                 "INSERT INTO roster (group_id, device_id, until_seq) VALUES (?, ?, NULL)",
                 (group_id, creator),
             )
@@ -340,7 +376,7 @@ class SqliteRelayStorage(RelayStorage):
         return await self.writer.submit(op)
 
     async def membership(self, group_id: bytes, device_id: bytes) -> Membership:
-        return await _membership(self.reader, group_id, device_id)
+        return _membership_of(await _one(self.reader, _MEMBERSHIP, (device_id, group_id)))
 
     async def device_groups(self, device_id: bytes) -> list[GroupRecord]:
         rows = await _all(
@@ -391,16 +427,16 @@ class SqliteRelayStorage(RelayStorage):
     async def create_blob(
         self, blob_id: bytes, group_id: bytes, owner: bytes, size: int, quota: int, now: int
     ) -> BlobRecord:
-        async def op(tx: WriteTransaction) -> BlobRecord:
-            membership = await _membership(tx.conn, group_id, owner)
+        def op(tx: WriteTransaction) -> BlobRecord:
+            membership = _membership_of(_row(tx.conn, _MEMBERSHIP, (owner, group_id)))
             if not membership.active:
                 raise NotOnRosterError("the device was removed from this group")
-            row = await _one(
+            row = _row(
                 tx.conn, "SELECT coalesce(sum(size), 0) FROM blobs WHERE owner = ?", (owner,)
             )
             if row[0] + size > quota:
                 raise QuotaExceededError(f"the device's blob quota of {quota} bytes is used")
-            await tx.conn.execute(
+            tx.conn.execute(
                 "INSERT INTO blobs (blob_id, group_id, owner, size, received, complete,"
                 " created_at) VALUES (?, ?, ?, ?, 0, 0, ?)",
                 (blob_id, group_id, owner, size, now),
@@ -413,32 +449,30 @@ class SqliteRelayStorage(RelayStorage):
         return await self.writer.submit(op)
 
     async def append_blob(self, blob_id: bytes, owner: bytes, offset: int, data: bytes) -> int:
-        async def op(tx: WriteTransaction) -> int:
-            blob = await _owned_blob(tx.conn, blob_id, owner)
+        def op(tx: WriteTransaction) -> int:
+            blob = _owned_blob(tx.conn, blob_id, owner)
             if blob.complete:
                 raise ConflictError("the blob is complete")
             if offset != blob.received:
                 raise ConflictError(f"the next chunk starts at offset {blob.received}")
             if blob.received + len(data) > blob.size:
                 raise TooLargeError("the chunk goes past the blob's declared size")
-            await tx.conn.execute(
+            tx.conn.execute(
                 "INSERT INTO blob_chunks (blob_id, offset, data) VALUES (?, ?, ?)",
                 (blob_id, offset, data),
             )
             received = blob.received + len(data)
-            await tx.conn.execute(
-                "UPDATE blobs SET received = ? WHERE blob_id = ?", (received, blob_id)
-            )
+            tx.conn.execute("UPDATE blobs SET received = ? WHERE blob_id = ?", (received, blob_id))
             return received
 
         return await self.writer.submit(op)
 
     async def complete_blob(self, blob_id: bytes, owner: bytes) -> BlobRecord:
-        async def op(tx: WriteTransaction) -> BlobRecord:
-            blob = await _owned_blob(tx.conn, blob_id, owner)
+        def op(tx: WriteTransaction) -> BlobRecord:
+            blob = _owned_blob(tx.conn, blob_id, owner)
             if blob.received != blob.size:
                 raise ConflictError(f"{blob.received} of {blob.size} bytes received")
-            await tx.conn.execute("UPDATE blobs SET complete = 1 WHERE blob_id = ?", (blob_id,))
+            tx.conn.execute("UPDATE blobs SET complete = 1 WHERE blob_id = ?", (blob_id,))
             return BlobRecord(
                 blob_id=blob.blob_id, group_id=blob.group_id, owner=blob.owner, size=blob.size,
                 received=blob.received, complete=True,
@@ -473,35 +507,36 @@ class SqliteRelayStorage(RelayStorage):
 # --- operations run by the writer --------------------------------------------------------
 
 
-async def migrate(conn: aiosqlite.Connection) -> int:
+def migrate(conn: sqlite3.Connection) -> int:
     """Apply every migration newer than the stored version; the version reached."""
-    await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = await _one(conn, "SELECT max(version) FROM schema_version")
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = _row(conn, "SELECT max(version) FROM schema_version")
     current: int = row[0] or 0
     for version, script in MIGRATIONS:
         if version <= current:
             continue
         try:
-            await conn.executescript(
+            conn.executescript(
                 f"BEGIN IMMEDIATE;\n{script}\n"
                 f"INSERT INTO schema_version (version) VALUES ({int(version)});\nCOMMIT;"
             )
         except sqlite3.Error:
             if conn.in_transaction:
-                await conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
             raise
         current = version
     return current
 
 
-async def _membership(conn: aiosqlite.Connection, group_id: bytes, device_id: bytes) -> Membership:
-    row = await _one(
-        conn,
-        "SELECT g.group_id, g.epoch, g.last_seq, g.created_at, r.device_id, r.until_seq"
-        " FROM groups g LEFT JOIN roster r ON r.group_id = g.group_id AND r.device_id = ?"
-        " WHERE g.group_id = ?",
-        (device_id, group_id),
-    )
+_MEMBERSHIP = (
+    "SELECT g.group_id, g.epoch, g.last_seq, g.created_at, r.device_id, r.until_seq"
+    " FROM groups g LEFT JOIN roster r ON r.group_id = g.group_id AND r.device_id = ?"
+    " WHERE g.group_id = ?"
+)
+"""A device's membership of a group; parameters ``(device_id, group_id)``."""
+
+
+def _membership_of(row: Any) -> Membership:
     if row is None:
         raise NotFoundError("no such group")
     if row[4] is None:
@@ -509,8 +544,8 @@ async def _membership(conn: aiosqlite.Connection, group_id: bytes, device_id: by
     return Membership(group=_group(row[:4]), active=row[5] is None, until_seq=row[5])
 
 
-async def _owned_blob(conn: aiosqlite.Connection, blob_id: bytes, owner: bytes) -> BlobRecord:
-    row = await _one(
+def _owned_blob(conn: sqlite3.Connection, blob_id: bytes, owner: bytes) -> BlobRecord:
+    row = _row(
         conn,
         "SELECT blob_id, group_id, owner, size, received, complete FROM blobs WHERE blob_id = ?",
         (blob_id,),
@@ -520,9 +555,9 @@ async def _owned_blob(conn: aiosqlite.Connection, blob_id: bytes, owner: bytes) 
     return _blob(row)
 
 
-async def _send(tx: WriteTransaction, request: SendRequest) -> SendResult:
+def _send(tx: WriteTransaction, request: SendRequest) -> SendResult:
     conn = tx.conn
-    earlier = await _one(
+    earlier = _row(
         conn,
         "SELECT s.group_id, s.seq, g.epoch FROM sends s JOIN groups g ON g.group_id = s.group_id"
         " WHERE s.idempotency_key = ?",
@@ -532,7 +567,7 @@ async def _send(tx: WriteTransaction, request: SendRequest) -> SendResult:
         if earlier[0] != request.group_id:
             raise ConflictError("the client message id was used for another group")
         return SendResult(seq=earlier[1], epoch=earlier[2], duplicate=True)
-    membership = await _membership(conn, request.group_id, request.sender)
+    membership = _membership_of(_row(conn, _MEMBERSHIP, (request.sender, request.group_id)))
     if not membership.active:
         raise NotOnRosterError("the device was removed from this group")
     group = membership.group
@@ -540,39 +575,39 @@ async def _send(tx: WriteTransaction, request: SendRequest) -> SendResult:
         raise StaleEpochError(group.epoch)
     seq = group.last_seq + 1
     epoch = group.epoch + 1 if request.is_commit else group.epoch
-    await conn.execute(
+    conn.execute(
         "INSERT INTO messages (group_id, seq, payload, received_at) VALUES (?, ?, ?, ?)",
         (request.group_id, seq, request.payload, request.received_at),
     )
-    await conn.execute(
+    conn.execute(
         "UPDATE groups SET epoch = ?, last_seq = ? WHERE group_id = ?",
         (epoch, seq, request.group_id),
     )
-    await conn.execute(
+    conn.execute(
         "INSERT INTO sends (idempotency_key, group_id, seq) VALUES (?, ?, ?)",
         (request.idempotency_key, request.group_id, seq),
     )
-    removed = await _change_roster(conn, request, seq)
+    removed = _change_roster(conn, request, seq)
     active = [
         row[0]
-        for row in await _all(
+        for row in _rows(
             conn,
             "SELECT device_id FROM roster WHERE group_id = ? AND until_seq IS NULL",
             (request.group_id,),
         )
     ]
-    inbox = await _deliver_welcome(conn, request, set(active))
+    if len(active) > request.max_roster:
+        raise TooLargeError(f"a group's roster holds at most {request.max_roster} devices")
+    inbox = _deliver_welcome(conn, request, set(active))
     return SendResult(
         seq=seq, epoch=epoch, duplicate=False, notify=(*active, *removed), inbox=inbox
     )
 
 
-async def _change_roster(
-    conn: aiosqlite.Connection, request: SendRequest, seq: int
-) -> tuple[bytes, ...]:
+def _change_roster(conn: sqlite3.Connection, request: SendRequest, seq: int) -> tuple[bytes, ...]:
     removed: list[bytes] = []
     for device_id in request.roster_remove:
-        cursor = await conn.execute(
+        cursor = conn.execute(
             "UPDATE roster SET until_seq = ? WHERE group_id = ? AND device_id = ?"
             " AND until_seq IS NULL",
             (seq, request.group_id, device_id),
@@ -580,39 +615,32 @@ async def _change_roster(
         if cursor.rowcount:
             removed.append(device_id)
     for device_id in request.roster_add:
-        row = await _one(conn, "SELECT revoked_at FROM devices WHERE device_id = ?", (device_id,))
+        row = _row(conn, "SELECT revoked_at FROM devices WHERE device_id = ?", (device_id,))
         if row is None or row[0] is not None:
             raise UnknownDeviceError("a device to add is unknown or revoked")
-        await conn.execute(
+        conn.execute(
             "INSERT INTO roster (group_id, device_id, until_seq) VALUES (?, ?, NULL)"
             " ON CONFLICT (group_id, device_id) DO UPDATE SET until_seq = NULL",
             (request.group_id, device_id),
         )
-    row = await _one(
-        conn,
-        "SELECT count(*) FROM roster WHERE group_id = ? AND until_seq IS NULL",
-        (request.group_id,),
-    )
-    if row[0] > request.max_roster:
-        raise TooLargeError(f"a group's roster holds at most {request.max_roster} devices")
     return tuple(removed)
 
 
-async def _deliver_welcome(
-    conn: aiosqlite.Connection, request: SendRequest, active: set[bytes]
+def _deliver_welcome(
+    conn: sqlite3.Connection, request: SendRequest, active: set[bytes]
 ) -> tuple[tuple[bytes, int], ...]:
     if request.welcome is None:
         return ()
     if not set(request.welcome_recipients) <= active:
         raise BadRequestError("every Welcome recipient must be on the roster")
-    cursor = await conn.execute(
+    cursor = conn.execute(
         "INSERT INTO welcomes (group_id, payload, received_at) VALUES (?, ?, ?)",
         (request.group_id, request.welcome, request.received_at),
     )
     welcome_id = cursor.lastrowid
     delivered = []
     for device_id in request.welcome_recipients:
-        cursor = await conn.execute(
+        cursor = conn.execute(
             "INSERT INTO inbox (device_id, welcome_id) VALUES (?, ?)", (device_id, welcome_id)
         )
         if cursor.lastrowid is None:

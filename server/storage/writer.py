@@ -2,15 +2,20 @@
 
 DESIGN.md §7: with one shared aiosqlite connection, concurrent handlers' statements
 silently join one open transaction — a later ``COMMIT`` commits nothing of its own and one
-request's ``ROLLBACK`` discards the others' rows. Here nothing but the writer task touches
-the write connection::
+request's ``ROLLBACK`` discards the others' rows. Here nothing but the writer thread
+touches the write connection, and it runs a whole batch in one go, so the event loop hands
+work to it once per batch, not once per statement::
 
-    request ─► submit(op) ─► queue ─► writer: BEGIN IMMEDIATE
+    request ─► submit(op) ─► queue ─► writer thread: BEGIN IMMEDIATE
                                         SAVEPOINT op ; op(tx) ; RELEASE     (each op)
                                         (a failed op: ROLLBACK TO its savepoint only)
                                       COMMIT                                (one fsync)
-                                      after-commit hooks, in order
+                                      event loop: after-commit hooks, in order
     request ◄─ future resolved ◄──────  only now
+
+An operation is a plain function of a :class:`WriteTransaction`; it runs on the writer
+thread, so it only reads and writes through ``tx.conn`` and leaves everything else to
+after-commit hooks, which run on the event loop.
 
 A failing operation undoes only its own statements; the batch still commits the others.
 If ``COMMIT`` fails (disk full, I/O error) every operation of the batch fails with
@@ -23,11 +28,10 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-
-import aiosqlite
 
 from server.errors import StorageUnavailableError
 
@@ -40,7 +44,7 @@ log = logging.getLogger(__name__)
 class WriteTransaction:
     """What an operation gets: the connection inside the open batch, and commit hooks."""
 
-    conn: aiosqlite.Connection
+    conn: sqlite3.Connection
     _hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def after_commit(self, hook: Callable[[], None]) -> None:
@@ -48,7 +52,8 @@ class WriteTransaction:
         self._hooks.append(hook)
 
 
-WriteOp = Callable[[WriteTransaction], Awaitable[T]]
+WriteOp = Callable[[WriteTransaction], T]
+_Outcome = tuple[bool, Any, list[Callable[[], None]]]
 
 
 @dataclass(slots=True)
@@ -62,12 +67,14 @@ class WriterClosedError(StorageUnavailableError):
 
 
 class GroupCommitWriter:
-    """The single owner of the write connection."""
+    """The single owner of the write connection (opened with ``check_same_thread=False``
+    and used by nothing else once handed over)."""
 
-    def __init__(self, conn: aiosqlite.Connection, batch_limit: int) -> None:
+    def __init__(self, conn: sqlite3.Connection, batch_limit: int) -> None:
         self._conn = conn
         self._batch_limit = batch_limit
         self._queue: asyncio.Queue[_Queued | None] = asyncio.Queue()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-writer")
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.batches = 0  # committed batches, for tests and metrics
@@ -91,6 +98,7 @@ class GroupCommitWriter:
         self._queue.put_nowait(None)
         await self._task
         self._task = None
+        self._thread.shutdown(wait=True)
 
     async def _run(self) -> None:
         while True:
@@ -110,15 +118,13 @@ class GroupCommitWriter:
                 return
 
     async def _commit(self, batch: list[_Queued]) -> None:
-        outcomes: list[tuple[bool, Any, list[Callable[[], None]]]] = []
+        ops = [item.op for item in batch]
         try:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            for item in batch:
-                outcomes.append(await self._run_one(item))
-            await self._conn.execute("COMMIT")
+            outcomes = await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._run_batch, ops
+            )
         except sqlite3.Error as exc:
             log.exception("write batch of %d operations failed: %s", len(batch), type(exc).__name__)
-            await self._rollback()
             failure = StorageUnavailableError("the write could not be made durable")
             for item in batch:
                 if not item.future.done():
@@ -135,27 +141,37 @@ class GroupCommitWriter:
             else:
                 item.future.set_exception(value)
 
-    async def _run_one(self, item: _Queued) -> tuple[bool, Any, list[Callable[[], None]]]:
-        tx = WriteTransaction(self._conn)
-        await self._conn.execute("SAVEPOINT op")
+    def _run_batch(self, ops: list[WriteOp[Any]]) -> list[_Outcome]:
+        """On the writer thread: the whole batch, one transaction."""
         try:
-            value = await item.op(tx)
+            self._conn.execute("BEGIN IMMEDIATE")
+            outcomes = [self._run_one(op) for op in ops]
+            self._conn.execute("COMMIT")
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):  # no transaction was open
+                self._conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    def _run_one(self, op: WriteOp[Any]) -> _Outcome:
+        tx = WriteTransaction(self._conn)
+        self._conn.execute("SAVEPOINT op")
+        try:
+            value = op(tx)
         except sqlite3.Error as exc:
             if not isinstance(exc, sqlite3.IntegrityError):
                 raise  # the database itself failed: the whole batch fails
-            await self._conn.execute("ROLLBACK TO op")
-            await self._conn.execute("RELEASE op")
+            self._undo()
             return False, exc, []
         except Exception as exc:  # noqa: BLE001 - handed to the waiting request, not lost
-            await self._conn.execute("ROLLBACK TO op")
-            await self._conn.execute("RELEASE op")
+            self._undo()
             return False, exc, []
-        await self._conn.execute("RELEASE op")
+        self._conn.execute("RELEASE op")
         return True, value, tx._hooks
 
-    async def _rollback(self) -> None:
-        with contextlib.suppress(sqlite3.Error):  # no transaction was open
-            await self._conn.execute("ROLLBACK")
+    def _undo(self) -> None:
+        self._conn.execute("ROLLBACK TO op")
+        self._conn.execute("RELEASE op")
 
 
 def _run_hooks(hooks: list[Callable[[], None]]) -> None:

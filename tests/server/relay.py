@@ -32,6 +32,7 @@ from protocol.directory import (
 )
 from server.app import create_app, make_runner
 from server.config import Limits, RelayConfig
+from server.listener import RelaySite
 from tests.helpers import DeterministicRandom
 from tests.protocol.mls.group_devices import Device
 
@@ -47,10 +48,10 @@ def root_key(seed: str = "platform root") -> SigningKey:
 
 
 @dataclass
-class Relay:
+class RelayEndpoint:
+    """A relay reached over HTTP, wherever it runs (in this process or another one)."""
+
     url: str
-    app: web.Application
-    config: RelayConfig
     root: SigningKey
     http: aiohttp.ClientSession
 
@@ -95,8 +96,16 @@ class Relay:
 
 
 @dataclass
+class Relay(RelayEndpoint):
+    """A relay application running in this process, with its app and configuration."""
+
+    app: web.Application
+    config: RelayConfig
+
+
+@dataclass
 class RelayClient:
-    relay: Relay
+    relay: RelayEndpoint
     mls: Device
     device_id: bytes
     member_id: bytes
@@ -105,7 +114,7 @@ class RelayClient:
     sent: int = field(default=0)
 
     @classmethod
-    def new(cls, relay: Relay, name: str, *, member_id: bytes | None = None) -> RelayClient:
+    def new(cls, relay: RelayEndpoint, name: str, *, member_id: bytes | None = None) -> RelayClient:
         mls = Device(SUITE, name)
         rng = DeterministicRandom(f"ids of {name}")
         device_id = rng.random_bytes(16)
@@ -182,11 +191,13 @@ async def running_relay(
     runner = make_runner(app)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = RelaySite(runner, "127.0.0.1", 0, head_timeout=limits.header_timeout)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = site.port
         async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-            yield Relay(f"http://127.0.0.1:{port}", app, config, root, http)
+            yield Relay(
+                url=f"http://127.0.0.1:{port}", root=root, http=http, app=app, config=config
+            )
     finally:
         await runner.cleanup()
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from server.errors import OverloadedError
-from server.hub import INBOX, DeliveryHub
+from server.hub import INBOX, DeliveryHub, RecentMessages
 
 
 def test_wakeups_are_deduplicated_and_ordered() -> None:
@@ -43,3 +43,37 @@ def test_socket_caps() -> None:
     hub.unregister(first)
     hub.register(b"c")
     assert hub.socket_count == 3
+
+
+def test_recent_messages_keep_the_newest_per_group_and_share_reader_sets() -> None:
+    recent = RecentMessages(per_group=3, max_bytes=1 << 20)
+    for seq in range(1, 6):
+        recent.add(b"g", seq, b"m%d" % seq, [b"a", b"b"])
+    assert [recent.get(b"g", seq) is not None for seq in range(1, 6)] == [False, False] + [True] * 3
+    newest, before = recent.get(b"g", 5), recent.get(b"g", 4)
+    assert newest is not None and before is not None
+    assert newest.payload == b"m5" and newest.readers is before.readers
+    recent.add(b"g", 6, b"m6", [b"a"])  # a device left: a new set
+    latest = recent.get(b"g", 6)
+    assert latest is not None and latest.readers == {b"a"}
+    assert recent.get(b"other", 1) is None
+
+
+def test_recent_messages_stay_within_their_byte_bound() -> None:
+    recent = RecentMessages(per_group=100, max_bytes=10_000)
+    for seq in range(1, 20):
+        for group in (b"g1", b"g2", b"g3"):
+            recent.add(group, seq, b"x" * 1000, [b"a"])
+            assert recent.size_bytes <= 10_000
+    assert recent.latest(b"g3") == 19 and recent.get(b"g3", 19) is not None
+    assert recent.get(b"g1", 1) is None  # the oldest went first
+
+
+def test_recent_messages_keep_only_a_run_ending_at_the_last_commit() -> None:
+    recent = RecentMessages(per_group=10, max_bytes=10_000)
+    for seq in (1, 2, 3):
+        recent.add(b"g", seq, b"m", [b"a"])
+    recent.add(b"g", 5, b"m", [b"a"])  # 4 never came: the run starts again at 5
+    assert recent.get(b"g", 3) is None and recent.latest(b"g") == 5
+    recent.add(b"g", 6, b"x" * 20_000, [b"a"])  # too large to keep: nothing is left
+    assert recent.latest(b"g") is None and recent.size_bytes == 0

@@ -8,14 +8,14 @@ import pytest
 
 from protocol.mls.events import ApplicationMessage
 from tests.protocol.mls.group_devices import NOW
-from tests.server.relay import Relay, RelayClient, b64
+from tests.server.relay import Relay, RelayClient, RelayEndpoint, b64
 
 pytestmark = pytest.mark.asyncio
 
 GROUP = bytes.fromhex("c0ffee00" * 4)
 
 
-async def group_of(relay: Relay, *names: str) -> list[RelayClient]:
+async def group_of(relay: RelayEndpoint, *names: str) -> list[RelayClient]:
     """A group created by the first device, the others added by real MLS commits."""
     clients = [await relay.enrol(name) for name in names]
     creator = clients[0]

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.protocol.mls.group_devices import NOW
 from tests.server.handlers.test_groups import GROUP, group_of
 from tests.server.relay import Relay, RelayClient, running_relay
 
@@ -56,6 +57,23 @@ async def test_pushes_in_order_and_resumes_without_loss(relay: Relay) -> None:
         assert [f["seq"] for f in resumed] == [5, 6, 7]
         with pytest.raises(TimeoutError):
             await frames(ws, 1, wait=0.3)  # nothing twice
+
+
+async def test_a_removed_device_is_pushed_up_to_its_removal_only(relay: Relay) -> None:
+    alice, bob, carol = await group_of(relay, "alice", "bob", "carol")
+    assert alice.mls.group is not None
+    async with connect(relay, bob) as bob_ws, connect(relay, carol) as carol_ws:
+        for ws in (bob_ws, carol_ws):
+            await ws.send_json({"type": "subscribe", "groups": {GROUP.hex(): 2}})
+        commit = alice.mls.group.commit(alice.mls.rng, NOW, remove=(1,))
+        assert (await alice.send(GROUP, commit.message, roster_remove=[bob.id]))[0] == 201
+        alice.mls.group.merge_pending()
+        note = alice.mls.group.protect(b"after removal", alice.mls.rng)
+        assert (await alice.send(GROUP, note))[0] == 201
+        assert [f["seq"] for f in await frames(carol_ws, 2)] == [3, 4]
+        assert [f["seq"] for f in await frames(bob_ws, 1)] == [3]
+        with pytest.raises(TimeoutError):
+            await frames(bob_ws, 1, wait=0.3)
 
 
 async def test_group_off_the_roster_reports_an_error(relay: Relay) -> None:

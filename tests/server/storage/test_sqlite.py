@@ -13,6 +13,7 @@ from server.errors import ConflictError, StaleEpochError, TooLargeError
 from server.storage.interface import SendRequest
 from server.storage.migrations import LATEST_VERSION
 from server.storage.sqlite import SqliteRelayStorage
+from server.storage.writer import WriteTransaction
 
 pytestmark = pytest.mark.asyncio
 
@@ -74,11 +75,15 @@ async def test_roster_size_is_bounded(tmp_path: Path) -> None:
     try:
         await storage.create_group(GROUP, DEVICE, 1)
         others = [bytes([i]) * 16 for i in range(3)]
-        for device in others:
-            await storage._write.execute(  # type: ignore[union-attr]
-                "INSERT INTO devices VALUES (?, ?, 1, ?, 0, 9, ?, 0, NULL, NULL)",
-                (device, device, b"k", b"c"),
-            )
+
+        def insert_devices(tx: WriteTransaction) -> None:
+            for device in others:
+                tx.conn.execute(
+                    "INSERT INTO devices VALUES (?, ?, 1, ?, 0, 9, ?, 0, NULL, NULL)",
+                    (device, device, b"k", b"c"),
+                )
+
+        await storage.writer.submit(insert_devices)
         request = dataclasses.replace(
             send(b"k" * 32, commit=True), roster_add=tuple(others), max_roster=3
         )
@@ -102,4 +107,28 @@ async def test_expired_sessions_are_purged(tmp_path: Path) -> None:
         assert await storage.session(b"old" * 8) is None
         assert await storage.session(b"new" * 8) is not None
     finally:
+        await storage.close()
+
+
+async def test_reads_under_concurrent_load_see_every_committed_write(tmp_path: Path) -> None:
+    storage = SqliteRelayStorage(tmp_path / "relay.db")
+    await storage.open()
+    busy = b"b" * 16
+    await storage.create_group(busy, DEVICE, 1)
+    stop = asyncio.Event()
+
+    async def keep_reading() -> None:  # reads that return a row, as logins and pushes do
+        while not stop.is_set():
+            await storage.membership(busy, DEVICE)
+
+    readers = [asyncio.create_task(keep_reading()) for _ in range(8)]
+    try:
+        await asyncio.sleep(0.01)
+        for i in range(30):
+            group = bytes([i]) * 16
+            await storage.create_group(group, DEVICE, 1)
+            assert (await storage.membership(group, DEVICE)).active  # not an old snapshot
+    finally:
+        stop.set()
+        await asyncio.gather(*readers)
         await storage.close()

@@ -15,10 +15,10 @@ from server.storage.writer import GroupCommitWriter, WriteTransaction
 pytestmark = pytest.mark.asyncio
 
 
-async def open_pair(path: Path) -> tuple[aiosqlite.Connection, aiosqlite.Connection]:
-    write = await aiosqlite.connect(path, isolation_level=None)
-    await write.execute("PRAGMA journal_mode=WAL")
-    await write.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
+async def open_pair(path: Path) -> tuple[sqlite3.Connection, aiosqlite.Connection]:
+    write = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    write.execute("PRAGMA journal_mode=WAL")
+    write.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
     read = await aiosqlite.connect(path, isolation_level=None)
     return write, read
 
@@ -34,11 +34,13 @@ async def test_concurrent_ops_commit_in_one_batch_and_resolve_after_commit(tmp_p
     write, read = await open_pair(tmp_path / "db")
     writer = GroupCommitWriter(write, batch_limit=100)
     seen_before_commit: list[int] = []
+    other = sqlite3.connect(tmp_path / "db", check_same_thread=False)
 
     def op(k: int):
-        async def run(tx: WriteTransaction) -> int:
-            await tx.conn.execute("INSERT INTO t (k, v) VALUES (?, 'x')", (k,))
-            seen_before_commit.append(await count(read))  # another connection sees nothing yet
+        def run(tx: WriteTransaction) -> int:
+            tx.conn.execute("INSERT INTO t (k, v) VALUES (?, 'x')", (k,))
+            # another connection sees nothing yet
+            seen_before_commit.append(other.execute("SELECT count(*) FROM t").fetchone()[0])
             return k
 
         return run
@@ -50,30 +52,31 @@ async def test_concurrent_ops_commit_in_one_batch_and_resolve_after_commit(tmp_p
     assert seen_before_commit == [0] * 20
     assert await count(read) == 20
     assert writer.batches == 1
+    other.close()
     await writer.close()
     await read.close()
-    await write.close()
+    write.close()
 
 
 async def test_a_failing_op_undoes_only_itself(tmp_path: Path) -> None:
     write, read = await open_pair(tmp_path / "db")
     writer = GroupCommitWriter(write, batch_limit=100)
 
-    async def good(tx: WriteTransaction) -> None:
-        await tx.conn.execute("INSERT INTO t (k, v) VALUES (1, 'good')")
+    def good(tx: WriteTransaction) -> None:
+        tx.conn.execute("INSERT INTO t (k, v) VALUES (1, 'good')")
 
-    async def bad(tx: WriteTransaction) -> None:
-        await tx.conn.execute("INSERT INTO t (k, v) VALUES (2, 'bad')")
+    def bad(tx: WriteTransaction) -> None:
+        tx.conn.execute("INSERT INTO t (k, v) VALUES (2, 'bad')")
         raise ValueError("refused")
 
-    async def duplicate(tx: WriteTransaction) -> None:
-        await tx.conn.execute("INSERT INTO t (k, v) VALUES (3, 'dup')")
-        await tx.conn.execute("INSERT INTO t (k, v) VALUES (1, 'dup')")
+    def duplicate(tx: WriteTransaction) -> None:
+        tx.conn.execute("INSERT INTO t (k, v) VALUES (3, 'dup')")
+        tx.conn.execute("INSERT INTO t (k, v) VALUES (1, 'dup')")
 
     hooks: list[str] = []
 
-    async def hooked(tx: WriteTransaction) -> None:
-        await tx.conn.execute("INSERT INTO t (k, v) VALUES (4, 'hooked')")
+    def hooked(tx: WriteTransaction) -> None:
+        tx.conn.execute("INSERT INTO t (k, v) VALUES (4, 'hooked')")
         tx.after_commit(lambda: hooks.append("committed"))
 
     futures = [writer.submit(op) for op in (good, bad, duplicate, hooked)]
@@ -87,7 +90,7 @@ async def test_a_failing_op_undoes_only_itself(tmp_path: Path) -> None:
     assert hooks == ["committed"]
     await writer.close()
     await read.close()
-    await write.close()
+    write.close()
 
 
 async def test_failed_commit_acknowledges_nothing(tmp_path: Path) -> None:
@@ -95,16 +98,16 @@ async def test_failed_commit_acknowledges_nothing(tmp_path: Path) -> None:
     writer = GroupCommitWriter(write, batch_limit=100)
     writer.start()
 
-    async def breaks_the_database(tx: WriteTransaction) -> None:
-        await tx.conn.execute("INSERT INTO t (k, v) VALUES (1, 'x')")
+    def breaks_the_database(tx: WriteTransaction) -> None:
+        tx.conn.execute("INSERT INTO t (k, v) VALUES (1, 'x')")
         raise sqlite3.OperationalError("database or disk is full")
 
     with pytest.raises(StorageUnavailableError):
         await writer.submit(breaks_the_database)
     assert await count(read) == 0
 
-    async def fine(tx: WriteTransaction) -> None:
-        await tx.conn.execute("INSERT INTO t (k, v) VALUES (2, 'x')")
+    def fine(tx: WriteTransaction) -> None:
+        tx.conn.execute("INSERT INTO t (k, v) VALUES (2, 'x')")
 
     await writer.submit(fine)  # the writer recovers
     assert await count(read) == 1
@@ -112,7 +115,7 @@ async def test_failed_commit_acknowledges_nothing(tmp_path: Path) -> None:
     with pytest.raises(StorageUnavailableError):
         await writer.submit(fine)
     await read.close()
-    await write.close()
+    write.close()
 
 
 async def test_close_commits_what_is_queued(tmp_path: Path) -> None:
@@ -120,8 +123,8 @@ async def test_close_commits_what_is_queued(tmp_path: Path) -> None:
     writer = GroupCommitWriter(write, batch_limit=2)
     writer.start()
 
-    async def insert(tx: WriteTransaction) -> None:
-        await tx.conn.execute("INSERT INTO t (v) VALUES ('x')")
+    def insert(tx: WriteTransaction) -> None:
+        tx.conn.execute("INSERT INTO t (v) VALUES ('x')")
 
     pending = [asyncio.ensure_future(writer.submit(insert)) for _ in range(5)]
     await asyncio.sleep(0)
@@ -129,4 +132,4 @@ async def test_close_commits_what_is_queued(tmp_path: Path) -> None:
     await asyncio.gather(*pending)
     assert await count(read) == 5
     await read.close()
-    await write.close()
+    write.close()
