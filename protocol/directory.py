@@ -85,6 +85,12 @@ REVOCATION_LABEL = "Revocation"
 ID_SIZE = 16
 """member ids, device ids and invite ids are 16 random bytes."""
 
+COORDINATOR_ROLE = "coordinator"
+"""The role of the coordinator's own devices. Only the platform root issues credentials, so
+only the root makes a coordinator: the relay lets such a device manage enrolments and send
+the coordinator's external proposals, and members' clients check that an external proposal
+is signed by a device the root certified in this role."""
+
 MAX_DISPLAY_NAME_BYTES = 128
 MAX_ORGANISATION_BYTES = 128
 MAX_ROLE_BYTES = 64

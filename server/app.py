@@ -28,7 +28,17 @@ from aiohttp import WSCloseCode, web
 from server.auth import Authenticator
 from server.config import RelayConfig
 from server.errors import StorageUnavailableError
-from server.handlers import blobs, directory, groups, log, platform, session, ws
+from server.handlers import (
+    blobs,
+    coordinator,
+    directory,
+    enrolments,
+    groups,
+    log,
+    platform,
+    session,
+    ws,
+)
 from server.hub import DeliveryHub
 from server.identity import load_or_create_identity
 from server.keys import (
@@ -129,7 +139,7 @@ def create_app(config: RelayConfig) -> web.Application:
     sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
     app[WEBSOCKETS] = sockets
     app[IN_FLIGHT] = [0]
-    for module in (platform, session, directory, log, groups, blobs, ws):
+    for module in (platform, session, directory, enrolments, log, groups, coordinator, blobs, ws):
         app.router.add_routes(module.routes)
     app.cleanup_ctx.append(_storage_context)
     app.on_shutdown.append(_close_websockets)

@@ -17,6 +17,10 @@ A challenge is bound to this relay's identity key, to one device, to a random no
 a time window; it is consumed by the first attempt to answer it, right or wrong, so a
 replayed answer finds nothing. Tokens are 32 random bytes; the relay stores only their
 SHA-256, so a copy of its database logs nobody in.
+
+A logged-in device may use a coordinator's route (enrolment decisions, the groups view,
+external proposals) only if the root certified it in the role
+:data:`~protocol.directory.COORDINATOR_ROLE` (:func:`require_coordinator`).
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from crypto.errors import CryptoError
+from crypto.errors import CasecircleError, CryptoError
 from crypto.suites import SUPPORTED_SUITE_IDS, cipher_suite
+from protocol.directory import COORDINATOR_ROLE, SignedDeviceCredential
 from protocol.relay import login_message
 from server.errors import (
     ChallengeError,
     DeviceRefusedError,
+    NotCoordinatorError,
     OverloadedError,
     SessionExpiredError,
     UnauthorizedError,
@@ -62,6 +68,22 @@ def decode_token(text: str) -> bytes:
     if len(token) != TOKEN_SIZE or encode_token(token) != text:
         raise UnauthorizedError("malformed session token")
     return token
+
+
+def require_coordinator(device: DeviceRecord) -> None:
+    """Refuse a device the root did not certify as the coordinator's.
+
+    The role is read from the device's stored credential, which the relay checked against
+    the platform root when it was published: that signature is the only source of the
+    role, so no column can drift from it and devices published before this check existed
+    are judged alike.
+    """
+    try:
+        role = SignedDeviceCredential.from_bytes(device.credential).credential.role
+    except (CasecircleError, ValueError):  # stored bytes this relay can no longer read
+        role = None
+    if role != COORDINATOR_ROLE:
+        raise NotCoordinatorError("only the coordinator's devices may do this")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

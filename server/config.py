@@ -38,6 +38,7 @@ class Limits:
     max_roster_change: int = 256  # devices named in one send
     max_roster_size: int = 2048  # devices on one group's roster
     max_key_packages: int = 100  # stored one-time KeyPackages per device
+    max_pending_enrolments: int = 1000  # enrolment requests awaiting the coordinator
     max_fetch: int = 500  # messages returned by one fetch
     max_blob_bytes: int = 64 * MIB  # declared size of one blob
     max_chunk_bytes: int = 1 * MIB  # one PUT of blob data

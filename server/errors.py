@@ -61,6 +61,13 @@ class NotOnRosterError(ForbiddenError):
     code = "not_on_roster"
 
 
+class NotCoordinatorError(ForbiddenError):
+    """A route of the coordinator's, asked for by a device the root did not certify in the
+    coordinator role."""
+
+    code = "not_coordinator"
+
+
 class NotFoundError(RelayError):
     code = "not_found"
     status = 404
@@ -82,6 +89,24 @@ class StaleEpochError(ConflictError):
 
     def extra(self) -> dict[str, Any]:
         return {"epoch": self.epoch}
+
+
+class InviteUsedError(ConflictError):
+    """An enrolment request for an invite that already has a different one."""
+
+    code = "invite_used"
+
+
+class DeviceExistsError(ConflictError):
+    """An enrolment request for a device id that is published or already pending."""
+
+    code = "device_exists"
+
+
+class EnrolmentDecidedError(ConflictError):
+    """A rejection of an enrolment whose device has been enrolled already."""
+
+    code = "enrolment_approved"
 
 
 class TooLargeError(RelayError):
@@ -113,6 +138,31 @@ class OverloadedError(RelayError):
 
     code = "overloaded"
     status = 503
+
+
+class EnrolmentsFullError(OverloadedError):
+    """As many enrolment requests are pending as the relay keeps; the coordinator must
+    decide some first."""
+
+    code = "enrolments_full"
+
+
+class NotExternalSenderError(BadRequestError):
+    """A message on the external-proposal route whose sender is not an external sender."""
+
+    code = "not_external_sender"
+
+
+class NotProposalError(BadRequestError):
+    """A message on the external-proposal route that carries no proposal."""
+
+    code = "not_proposal"
+
+
+class LeafIndexOffRosterError(BadRequestError):
+    """A commit declares the leaf index of a device that is not on the roster after it."""
+
+    code = "leaf_index_off_roster"
 
 
 class UnknownDeviceError(BadRequestError):

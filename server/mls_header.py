@@ -3,6 +3,10 @@
 A PrivateMessage shows its group id, epoch and content type in clear (they are its AAD); a
 PublicMessage shows them in its FramedContent. The relay orders commits by epoch with
 these fields and never decrypts or verifies anything — clients do.
+
+The coordinator's external proposals (RFC 9420 §12.1.8) are PublicMessages whose sender is
+an external sender; :func:`external_proposal_header` admits those and nothing else, so the
+external route cannot carry application data, commits, or messages in a member's name.
 """
 
 from __future__ import annotations
@@ -10,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from protocol.errors import DecodeError
-from protocol.mls.constants import ContentType, WireFormat
+from protocol.mls.constants import ContentType, SenderType, WireFormat
 from protocol.mls.framing import MLSMessage, PrivateMessage, PublicMessage
-from server.errors import BadRequestError
+from server.errors import BadRequestError, NotExternalSenderError, NotProposalError
 
 
 class WrongGroupError(BadRequestError):
@@ -68,6 +72,25 @@ def group_message_header(data: bytes) -> MessageHeader:
             )
         case _:
             raise WrongWireFormatError("a group takes PublicMessage or PrivateMessage")
+
+
+def external_proposal_header(data: bytes) -> MessageHeader:
+    """The header of a PublicMessage proposal from an external sender; anything else is
+    refused with a typed error."""
+    body = parse(data).body
+    if not isinstance(body, PublicMessage):
+        raise WrongWireFormatError("an external proposal is an MLSMessage of PublicMessage")
+    content = body.content
+    if content.sender.sender_type != SenderType.EXTERNAL:
+        raise NotExternalSenderError("the message's sender is not an external sender")
+    if content.content_type != ContentType.PROPOSAL:
+        raise NotProposalError("an external sender's message here carries a proposal only")
+    return MessageHeader(
+        wire_format=WireFormat.MLS_PUBLIC_MESSAGE,
+        group_id=content.group_id,
+        epoch=content.epoch,
+        content_type=content.content_type,
+    )
 
 
 def require_wire_format(data: bytes, wire_format: WireFormat) -> MLSMessage:

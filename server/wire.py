@@ -87,6 +87,15 @@ def decode_hex_id(value: object, name: str) -> bytes:
     return raw
 
 
+def decode_fixed_id(value: object, name: str, size: int) -> bytes:
+    """An identifier of exactly ``size`` bytes, as lowercase hex (device and invite ids of
+    credentials are 16 random bytes, so no other length can ever match one)."""
+    raw = decode_hex_id(value, name)
+    if len(raw) != size:
+        raise BadRequestError(f"{name} must be {size} bytes of hex")
+    return raw
+
+
 def hex_id(obj: JsonObject, name: str) -> bytes:
     return decode_hex_id(field(obj, name), name)
 
@@ -113,6 +122,8 @@ def b64_bytes(obj: JsonObject, name: str, max_size: int) -> bytes:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise BadRequestError(f"{name} must be base64") from None
+    if len(raw) > max_size:  # the text bound above admits up to two bytes more
+        raise TooLargeError(f"{name} must be base64 of at most {max_size} bytes")
     if not raw:
         raise BadRequestError(f"{name} is empty")
     return raw
@@ -139,3 +150,7 @@ def query_int(request: web.Request, name: str, default: int, maximum: int) -> in
 
 def path_id(request: web.Request, name: str) -> bytes:
     return decode_hex_id(request.match_info[name], name)
+
+
+def path_fixed_id(request: web.Request, name: str, size: int) -> bytes:
+    return decode_fixed_id(request.match_info[name], name, size)

@@ -2,7 +2,8 @@
 
 Publishing is open to anyone holding a statement the platform root signed: the relay
 checks the signature against the root it was started with (so that it stores no junk),
-appends the statement to the transparency log in the same transaction, and answers with
+appends the statement to the transparency log in the same transaction (where an enrolment
+request for the credential's invite and device becomes approved too), and answers with
 the log index. Clients never rely on the relay's check; they verify the statement and its
 inclusion proof themselves.
 """
@@ -98,6 +99,7 @@ async def publish_credential(request: web.Request) -> web.Response:
             not_before=credential.not_before,
             not_after=credential.not_after,
             credential=signed.to_bytes(),
+            invite_id=credential.invite_id,
             leaf=LogEntry(statement=signed).to_bytes(),
         ),
         now,

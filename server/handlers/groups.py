@@ -1,12 +1,14 @@
 """Groups and delivery (DESIGN.md §7): create, send with commit ordering, fetch, inbox.
 
-A send names the MLSMessage and, for a commit, the roster changes and the Welcome its
-committer declares. The relay reads only the message's public header (group, epoch,
-content type) and, in one write transaction: returns the original sequence number for a
-client message id it has seen; refuses senders off the roster (403) and any epoch but the
-group's current one (409 ``stale_epoch`` with the current epoch); stores the message with
-the next sequence number; moves the epoch on for a commit; applies the roster changes; and
-puts the Welcome in the named devices' inboxes. Only then does it answer, and push.
+A send names the MLSMessage and, for a commit, the roster changes, the MLS leaf indexes
+and the Welcome its committer declares. The relay reads only the message's public header
+(group, epoch, content type) and, in one write transaction: returns the original sequence
+number for a client message id it has seen; refuses senders off the roster (403) and any
+epoch but the group's current one (409 ``stale_epoch`` with the current epoch); stores the
+message with the next sequence number; moves the epoch on for a commit; applies the roster
+changes and records the declared leaf indexes (the coordinator names a leaf in an external
+Remove); and puts the Welcome in the named devices' inboxes. Only then does it answer, and
+push.
 """
 
 from __future__ import annotations
@@ -21,12 +23,25 @@ from protocol.mls.constants import WireFormat
 from server.errors import BadRequestError, TooLargeError
 from server.keys import CONFIG, DEVICE, HUB, STORAGE
 from server.mls_header import WrongGroupError, group_message_header, require_wire_format
-from server.storage.interface import GroupRecord, SendRequest
-from server.wire import b64, b64_bytes, field, hex_id, hex_ids, path_id, query_int, read_json
+from server.storage.interface import GroupRecord, SendRequest, SendResult
+from server.wire import (
+    JsonObject,
+    b64,
+    b64_bytes,
+    decode_hex_id,
+    field,
+    hex_id,
+    hex_ids,
+    non_negative_int,
+    path_id,
+    query_int,
+    read_json,
+)
 
 routes = web.RouteTableDef()
 
 MAX_CLIENT_MESSAGE_ID = 128
+MAX_LEAF_INDEX = 2**32 - 1  # a uint32 in MLS
 _NO_LIMIT = 2**63 - 1
 
 
@@ -41,7 +56,7 @@ def idempotency_key(device_id: bytes, client_message_id: str) -> bytes:
     ).digest()
 
 
-def _client_message_id(body: dict[str, object]) -> str:
+def client_message_id(body: JsonObject) -> str:
     value = field(body, "client_message_id")
     if (
         not isinstance(value, str)
@@ -53,6 +68,38 @@ def _client_message_id(body: dict[str, object]) -> str:
             f"client_message_id is 1 to {MAX_CLIENT_MESSAGE_ID} printable ASCII characters"
         )
     return value
+
+
+def leaf_indexes(body: JsonObject, max_items: int) -> tuple[tuple[bytes, int], ...]:
+    """The optional ``{device_id: leaf_index}`` object of a commit, as (device, leaf) pairs."""
+    value = body.get("leaf_indexes", {})
+    if not isinstance(value, dict) or len(value) > max_items:
+        raise BadRequestError(f"leaf_indexes is an object of at most {max_items} devices")
+    return tuple(
+        (
+            decode_hex_id(device, "leaf_indexes"),
+            non_negative_int(leaf, "leaf_indexes", MAX_LEAF_INDEX),
+        )
+        for device, leaf in value.items()
+    )
+
+
+def push_sent(request: web.Request, group_id: bytes, payload: bytes, result: SendResult) -> None:
+    """Wake the sockets of the devices a new message is for (nothing for a resend)."""
+    if result.duplicate:
+        return
+    hub = request.app[HUB]
+    hub.recent.add(group_id, result.seq, payload, result.notify)
+    hub.notify_group(group_id, result.notify)
+    for recipient, _ in result.inbox:
+        hub.notify_inbox(recipient)
+
+
+def sent_json(result: SendResult) -> web.Response:
+    return web.json_response(
+        {"seq": result.seq, "epoch": result.epoch, "duplicate": result.duplicate},
+        status=200 if result.duplicate else 201,
+    )
 
 
 def _group_json(group: GroupRecord) -> dict[str, object]:
@@ -97,7 +144,7 @@ async def send(request: web.Request) -> web.Response:
     device = request[DEVICE]
     group_id = path_id(request, "group_id")
     body = await read_json(request, limits.max_json_body, limits.body_timeout)
-    client_message_id = _client_message_id(body)
+    message_id = client_message_id(body)
     payload = b64_bytes(body, "message", limits.max_message_bytes)
     header = group_message_header(payload)
     if header.group_id != group_id:
@@ -123,7 +170,7 @@ async def send(request: web.Request) -> web.Response:
         SendRequest(
             group_id=group_id,
             sender=device.device_id,
-            idempotency_key=idempotency_key(device.device_id, client_message_id),
+            idempotency_key=idempotency_key(device.device_id, message_id),
             is_commit=header.is_commit,
             epoch=header.epoch,
             payload=payload,
@@ -131,20 +178,13 @@ async def send(request: web.Request) -> web.Response:
             roster_remove=roster_remove,
             welcome=welcome,
             welcome_recipients=recipients,
+            leaf_indexes=leaf_indexes(body, limits.max_roster_size),
             received_at=int(time.time()),
             max_roster=limits.max_roster_size,
         )
     )
-    if not result.duplicate:
-        hub = request.app[HUB]
-        hub.recent.add(group_id, result.seq, payload, result.notify)
-        hub.notify_group(group_id, result.notify)
-        for recipient, _ in result.inbox:
-            hub.notify_inbox(recipient)
-    return web.json_response(
-        {"seq": result.seq, "epoch": result.epoch, "duplicate": result.duplicate},
-        status=200 if result.duplicate else 201,
-    )
+    push_sent(request, group_id, payload, result)
+    return sent_json(result)
 
 
 @routes.get("/v1/groups/{group_id}/messages")

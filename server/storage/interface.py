@@ -15,6 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from server.errors import BadRequestError
 
@@ -49,6 +50,7 @@ class NewDevice:
     not_before: int
     not_after: int
     credential: bytes
+    invite_id: bytes  # the invite the credential names: its enrolment request is approved
     leaf: bytes  # the transparency log entry's encoding
 
 
@@ -87,14 +89,36 @@ class SendRequest:
     roster_remove: tuple[bytes, ...] = ()
     welcome: bytes | None = None
     welcome_recipients: tuple[bytes, ...] = ()
+    leaf_indexes: tuple[tuple[bytes, int], ...] = ()  # (device, MLS leaf) declared for delivery
     received_at: int
     max_roster: int = 2048  # devices a group's roster may hold after this send
 
     def __post_init__(self) -> None:
-        if not self.is_commit and (self.roster_add or self.roster_remove or self.welcome):
-            raise BadRequestError("roster changes and Welcomes travel only with a commit")
+        if not self.is_commit and (
+            self.roster_add or self.roster_remove or self.welcome or self.leaf_indexes
+        ):
+            raise BadRequestError(
+                "roster changes, leaf indexes and Welcomes travel only with a commit"
+            )
         if (self.welcome is None) != (not self.welcome_recipients):
             raise BadRequestError("a Welcome needs recipients, and recipients a Welcome")
+        leaves = [leaf for _, leaf in self.leaf_indexes]
+        if len(set(leaves)) != len(leaves):
+            raise BadRequestError("two devices are declared at one leaf index")
+        if len({device for device, _ in self.leaf_indexes}) != len(self.leaf_indexes):
+            raise BadRequestError("a device is declared at two leaf indexes")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExternalProposalRequest:
+    """A proposal of the coordinator's, sent as an MLS external sender (RFC 9420 §12.1.8):
+    ordered into the group's log like a send, though its sender is not on the roster."""
+
+    group_id: bytes
+    idempotency_key: bytes  # SHA-256 over the coordinator device and its client message id
+    epoch: int
+    payload: bytes
+    received_at: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,6 +142,40 @@ class InboxItem:
     item_id: int
     group_id: bytes
     payload: bytes
+    received_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RosterEntry:
+    """A device on a group's roster and the MLS leaf its committers declared (``None``
+    until one does): the coordinator names that leaf in an external Remove."""
+
+    device_id: bytes
+    leaf_index: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupRoster:
+    group: GroupRecord
+    roster: tuple[RosterEntry, ...]  # active devices, by device id
+
+
+class EnrolmentStatus(StrEnum):
+    PENDING = "pending"  # waiting for the coordinator
+    APPROVED = "approved"  # a credential naming its invite and device was published
+    REJECTED = "rejected"  # the coordinator refused it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrolmentRecord:
+    """A device's request to be enrolled with an invite. ``request`` is opaque to the
+    relay: the device's public keys and a MAC under the invite code, which the
+    coordinator's client checks before the root signs a credential."""
+
+    invite_id: bytes
+    device_id: bytes
+    request: bytes
+    status: EnrolmentStatus
     received_at: int
 
 
@@ -147,7 +205,9 @@ class RelayStorage(ABC):
 
     @abstractmethod
     async def publish_credential(self, device: NewDevice, now: int) -> int:
-        """Store a verified credential and append its leaf to the log; the leaf's index."""
+        """Store a verified credential and append its leaf to the log; the leaf's index.
+        An enrolment request for the credential's invite and device becomes approved in
+        the same transaction."""
 
     @abstractmethod
     async def revoke_device(self, device_id: bytes, leaf: bytes, now: int) -> int:
@@ -177,6 +237,29 @@ class RelayStorage(ABC):
     async def claim_key_package(self, device_id: bytes) -> tuple[bytes, bool] | None:
         """Remove and return one one-time package, else the last resort (kept); the flag
         says whether it is the last resort."""
+
+    # --- enrolment requests ---------------------------------------------------------------
+
+    @abstractmethod
+    async def request_enrolment(
+        self, invite_id: bytes, device_id: bytes, request: bytes, now: int, max_pending: int
+    ) -> tuple[EnrolmentRecord, bool]:
+        """Store a pending request; the record and whether it is new. The same request
+        again returns the stored record; another one for the invite raises
+        InviteUsedError; a device id published or pending already, DeviceExistsError;
+        ``max_pending`` requests pending, EnrolmentsFullError."""
+
+    @abstractmethod
+    async def enrolment(self, invite_id: bytes) -> EnrolmentRecord | None: ...
+
+    @abstractmethod
+    async def pending_enrolments(self) -> list[EnrolmentRecord]:
+        """Every pending request, oldest first (their number is bounded on the way in)."""
+
+    @abstractmethod
+    async def reject_enrolment(self, invite_id: bytes) -> EnrolmentRecord:
+        """Mark a request rejected (again: no change); NotFoundError if unknown,
+        EnrolmentDecidedError once its device has been enrolled."""
 
     # --- sessions -----------------------------------------------------------------------
 
@@ -215,6 +298,16 @@ class RelayStorage(ABC):
 
     @abstractmethod
     async def send(self, request: SendRequest) -> SendResult: ...
+
+    @abstractmethod
+    async def send_external(self, request: ExternalProposalRequest) -> SendResult:
+        """Order an external proposal into the group's log, as :meth:`send` orders a
+        non-commit (idempotent, current epoch only), with no roster check on the sender."""
+
+    @abstractmethod
+    async def group_rosters(self, after: bytes, limit: int) -> list[GroupRoster]:
+        """Up to ``limit`` groups with ids after ``after`` in id order, each with its
+        active roster: the coordinator's view of who is in which case."""
 
     @abstractmethod
     async def messages(self, group_id: bytes, after: int, limit: int) -> list[StoredMessage]: ...

@@ -109,6 +109,22 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE enrolments (
+            invite_id   BLOB PRIMARY KEY,
+            device_id   BLOB NOT NULL,
+            request     BLOB NOT NULL,
+            status      TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+            received_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX enrolments_by_device ON enrolments (device_id);
+        CREATE INDEX enrolments_by_status ON enrolments (status, received_at);
+
+        ALTER TABLE roster ADD COLUMN leaf_index INTEGER;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

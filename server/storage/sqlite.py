@@ -8,13 +8,16 @@ blocks the writer. Each read runs its statement to the end in one call: a statem
 open between awaits, while other requests start theirs, would keep the shared read
 connection on one old snapshot, hiding later commits from every read and holding back
 checkpoints. Every rule that must hold across requests is checked inside the write
-operation, so concurrent requests are ordered by the writer alone.
+operation, so concurrent requests are ordered by the writer alone. The operations of group
+delivery (sends, external proposals) are in :mod:`server.storage.sqlite_delivery`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
+import itertools
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -23,12 +26,14 @@ from typing import Any
 import aiosqlite
 
 from server.errors import (
-    BadRequestError,
     ConflictError,
+    DeviceExistsError,
+    EnrolmentDecidedError,
+    EnrolmentsFullError,
+    InviteUsedError,
     NotFoundError,
     NotOnRosterError,
     QuotaExceededError,
-    StaleEpochError,
     StorageUnavailableError,
     TooLargeError,
     UnknownDeviceError,
@@ -36,50 +41,36 @@ from server.errors import (
 from server.storage.interface import (
     BlobRecord,
     DeviceRecord,
+    EnrolmentRecord,
+    EnrolmentStatus,
+    ExternalProposalRequest,
     GroupRecord,
+    GroupRoster,
     InboxItem,
     Membership,
     NewDevice,
     RelayStorage,
+    RosterEntry,
     SendRequest,
     SendResult,
     Session,
     StoredMessage,
 )
 from server.storage.migrations import MIGRATIONS
+from server.storage.sqlite_delivery import send_external_proposal, send_message
+from server.storage.sqlite_rows import (
+    ENROLMENT_SELECT,
+    MEMBERSHIP_SELECT,
+    blob_record,
+    device_record,
+    enrolment_record,
+    fetch_one,
+    group_record,
+    membership_of,
+)
 from server.storage.writer import GroupCommitWriter, WriteTransaction
 
 LogListener = Callable[[int, bytes], None]
-
-
-def _device(row: Any) -> DeviceRecord:
-    return DeviceRecord(
-        device_id=row[0],
-        member_id=row[1],
-        cipher_suite=row[2],
-        signature_key=row[3],
-        not_before=row[4],
-        not_after=row[5],
-        credential=row[6],
-        log_index=row[7],
-        revoked_at=row[8],
-        revocation_index=row[9],
-    )
-
-
-def _group(row: Any) -> GroupRecord:
-    return GroupRecord(group_id=row[0], epoch=row[1], last_seq=row[2], created_at=row[3])
-
-
-def _blob(row: Any) -> BlobRecord:
-    return BlobRecord(
-        blob_id=row[0],
-        group_id=row[1],
-        owner=row[2],
-        size=row[3],
-        received=row[4],
-        complete=bool(row[5]),
-    )
 
 
 async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -89,15 +80,6 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ())
 
 async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     return list(await conn.execute_fetchall(sql, params))
-
-
-def _row(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
-    """The first row of a read inside a write operation (or ``None``)."""
-    return next(iter(conn.execute(sql, params).fetchall()), None)
-
-
-def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-    return conn.execute(sql, params).fetchall()
 
 
 def _open_write_connection(path: Path) -> sqlite3.Connection:
@@ -171,7 +153,7 @@ class SqliteRelayStorage(RelayStorage):
     # --- directory and transparency log -------------------------------------------------
 
     def _append_leaf(self, tx: WriteTransaction, leaf: bytes, now: int) -> int:
-        row = _row(tx.conn, "SELECT coalesce(max(log_index) + 1, 0) FROM log_entries")
+        row = fetch_one(tx.conn, "SELECT coalesce(max(log_index) + 1, 0) FROM log_entries")
         index: int = row[0]
         tx.conn.execute(
             "INSERT INTO log_entries (log_index, leaf, appended_at) VALUES (?, ?, ?)",
@@ -183,7 +165,7 @@ class SqliteRelayStorage(RelayStorage):
 
     async def publish_credential(self, device: NewDevice, now: int) -> int:
         def op(tx: WriteTransaction) -> int:
-            existing = _row(
+            existing = fetch_one(
                 tx.conn,
                 "SELECT member_id, credential, revoked_at, log_index FROM devices"
                 " WHERE device_id = ?",
@@ -197,6 +179,7 @@ class SqliteRelayStorage(RelayStorage):
                 if existing[1] == device.credential:
                     index: int = existing[3]
                     return index  # published before: the log keeps one entry
+            _approve_enrolment(tx.conn, device)
             index = self._append_leaf(tx, device.leaf, now)
             tx.conn.execute(
                 "INSERT INTO devices (device_id, member_id, cipher_suite, signature_key,"
@@ -222,7 +205,9 @@ class SqliteRelayStorage(RelayStorage):
 
     async def revoke_device(self, device_id: bytes, leaf: bytes, now: int) -> int:
         def op(tx: WriteTransaction) -> int:
-            row = _row(tx.conn, "SELECT revoked_at FROM devices WHERE device_id = ?", (device_id,))
+            row = fetch_one(
+                tx.conn, "SELECT revoked_at FROM devices WHERE device_id = ?", (device_id,)
+            )
             if row is None:
                 raise UnknownDeviceError("no such device")
             if row[0] is not None:
@@ -246,7 +231,7 @@ class SqliteRelayStorage(RelayStorage):
             " WHERE device_id = ?",
             (device_id,),
         )
-        return None if row is None else _device(row)
+        return None if row is None else device_record(row)
 
     async def member_devices(self, member_id: bytes) -> list[DeviceRecord]:
         rows = await _all(
@@ -256,7 +241,7 @@ class SqliteRelayStorage(RelayStorage):
             " WHERE member_id = ? ORDER BY log_index",
             (member_id,),
         )
-        return [_device(row) for row in rows]
+        return [device_record(row) for row in rows]
 
     async def log_leaves(self, start: int, end: int) -> list[bytes]:
         rows = await _all(
@@ -276,7 +261,7 @@ class SqliteRelayStorage(RelayStorage):
         self, device_id: bytes, packages: Sequence[bytes], last_resort: bytes | None, limit: int
     ) -> int:
         def op(tx: WriteTransaction) -> int:
-            row = _row(
+            row = fetch_one(
                 tx.conn,
                 "SELECT count(*) FROM key_packages WHERE device_id = ? AND last_resort = 0",
                 (device_id,),
@@ -303,7 +288,7 @@ class SqliteRelayStorage(RelayStorage):
 
     async def claim_key_package(self, device_id: bytes) -> tuple[bytes, bool] | None:
         def op(tx: WriteTransaction) -> tuple[bytes, bool] | None:
-            row = _row(
+            row = fetch_one(
                 tx.conn,
                 "SELECT package_id, package, last_resort FROM key_packages WHERE device_id = ?"
                 " ORDER BY last_resort, package_id LIMIT 1",
@@ -314,6 +299,68 @@ class SqliteRelayStorage(RelayStorage):
             if not row[2]:
                 tx.conn.execute("DELETE FROM key_packages WHERE package_id = ?", (row[0],))
             return row[1], bool(row[2])
+
+        return await self.writer.submit(op)
+
+    # --- enrolment requests ---------------------------------------------------------------
+
+    async def request_enrolment(
+        self, invite_id: bytes, device_id: bytes, request: bytes, now: int, max_pending: int
+    ) -> tuple[EnrolmentRecord, bool]:
+        def op(tx: WriteTransaction) -> tuple[EnrolmentRecord, bool]:
+            row = fetch_one(tx.conn, f"{ENROLMENT_SELECT} WHERE invite_id = ?", (invite_id,))
+            if row is not None:
+                stored = enrolment_record(row)
+                if stored.device_id != device_id or stored.request != request:
+                    raise InviteUsedError("the invite already has another enrolment request")
+                return stored, False
+            exists = fetch_one(
+                tx.conn,
+                "SELECT EXISTS (SELECT 1 FROM devices WHERE device_id = ?) OR EXISTS"
+                " (SELECT 1 FROM enrolments WHERE device_id = ? AND status = 'pending')",
+                (device_id, device_id),
+            )
+            if exists[0]:
+                raise DeviceExistsError("the device id is enrolled or awaits enrolment")
+            pending = fetch_one(tx.conn, "SELECT count(*) FROM enrolments WHERE status = 'pending'")
+            if pending[0] >= max_pending:
+                raise EnrolmentsFullError("too many enrolment requests await the coordinator")
+            tx.conn.execute(
+                "INSERT INTO enrolments (invite_id, device_id, request, status, received_at)"
+                " VALUES (?, ?, ?, 'pending', ?)",
+                (invite_id, device_id, request, now),
+            )
+            record = EnrolmentRecord(
+                invite_id=invite_id, device_id=device_id, request=request,
+                status=EnrolmentStatus.PENDING, received_at=now,
+            )  # fmt: skip
+            return record, True
+
+        return await self.writer.submit(op)
+
+    async def enrolment(self, invite_id: bytes) -> EnrolmentRecord | None:
+        row = await _one(self.reader, f"{ENROLMENT_SELECT} WHERE invite_id = ?", (invite_id,))
+        return None if row is None else enrolment_record(row)
+
+    async def pending_enrolments(self) -> list[EnrolmentRecord]:
+        rows = await _all(
+            self.reader,
+            f"{ENROLMENT_SELECT} WHERE status = 'pending' ORDER BY received_at, invite_id",
+        )
+        return [enrolment_record(row) for row in rows]
+
+    async def reject_enrolment(self, invite_id: bytes) -> EnrolmentRecord:
+        def op(tx: WriteTransaction) -> EnrolmentRecord:
+            row = fetch_one(tx.conn, f"{ENROLMENT_SELECT} WHERE invite_id = ?", (invite_id,))
+            if row is None:
+                raise NotFoundError("no enrolment request for this invite")
+            stored = enrolment_record(row)
+            if stored.status == EnrolmentStatus.APPROVED:
+                raise EnrolmentDecidedError("the device was enrolled already")
+            tx.conn.execute(
+                "UPDATE enrolments SET status = 'rejected' WHERE invite_id = ?", (invite_id,)
+            )
+            return dataclasses.replace(stored, status=EnrolmentStatus.REJECTED)
 
         return await self.writer.submit(op)
 
@@ -348,7 +395,7 @@ class SqliteRelayStorage(RelayStorage):
         if row is None:
             return None
         session = Session(device_id=row[0], expires_at=row[1])
-        return session, None if row[2] is None else _device(row[2:])
+        return session, None if row[2] is None else device_record(row[2:])
 
     async def purge_expired(self, now: int) -> None:
         def op(tx: WriteTransaction) -> None:
@@ -360,15 +407,16 @@ class SqliteRelayStorage(RelayStorage):
 
     async def create_group(self, group_id: bytes, creator: bytes, now: int) -> GroupRecord:
         def op(tx: WriteTransaction) -> GroupRecord:
-            exists = _row(tx.conn, "SELECT 1 FROM groups WHERE group_id = ?", (group_id,))
+            exists = fetch_one(tx.conn, "SELECT 1 FROM groups WHERE group_id = ?", (group_id,))
             if exists is not None:
                 raise ConflictError("a group with this id exists")
             tx.conn.execute(
                 "INSERT INTO groups (group_id, epoch, last_seq, created_at) VALUES (?, 0, 0, ?)",
                 (group_id, now),
             )
-            tx.conn.execute(
-                "INSERT INTO roster (group_id, device_id, until_seq) VALUES (?, ?, NULL)",
+            tx.conn.execute(  # a group's creator is its leaf 0 (RFC 9420 §11)
+                "INSERT INTO roster (group_id, device_id, until_seq, leaf_index)"
+                " VALUES (?, ?, NULL, 0)",
                 (group_id, creator),
             )
             return GroupRecord(group_id=group_id, epoch=0, last_seq=0, created_at=now)
@@ -376,7 +424,7 @@ class SqliteRelayStorage(RelayStorage):
         return await self.writer.submit(op)
 
     async def membership(self, group_id: bytes, device_id: bytes) -> Membership:
-        return _membership_of(await _one(self.reader, _MEMBERSHIP, (device_id, group_id)))
+        return membership_of(await _one(self.reader, MEMBERSHIP_SELECT, (device_id, group_id)))
 
     async def device_groups(self, device_id: bytes) -> list[GroupRecord]:
         rows = await _all(
@@ -386,7 +434,7 @@ class SqliteRelayStorage(RelayStorage):
             " WHERE r.device_id = ? AND r.until_seq IS NULL ORDER BY g.group_id",
             (device_id,),
         )
-        return [_group(row) for row in rows]
+        return [group_record(row) for row in rows]
 
     async def roster(self, group_id: bytes) -> list[bytes]:
         rows = await _all(
@@ -398,7 +446,34 @@ class SqliteRelayStorage(RelayStorage):
         return [row[0] for row in rows]
 
     async def send(self, request: SendRequest) -> SendResult:
-        return await self.writer.submit(lambda tx: _send(tx, request))
+        return await self.writer.submit(lambda tx: send_message(tx, request))
+
+    async def send_external(self, request: ExternalProposalRequest) -> SendResult:
+        return await self.writer.submit(lambda tx: send_external_proposal(tx, request))
+
+    async def group_rosters(self, after: bytes, limit: int) -> list[GroupRoster]:
+        rows = await _all(  # one statement: every group and roster of one snapshot
+            self.reader,
+            "SELECT g.group_id, g.epoch, g.last_seq, g.created_at, r.device_id, r.leaf_index"
+            " FROM (SELECT * FROM groups WHERE group_id > ? ORDER BY group_id LIMIT ?) g"
+            " LEFT JOIN roster r ON r.group_id = g.group_id AND r.until_seq IS NULL"
+            " ORDER BY g.group_id, r.device_id",
+            (after, limit),
+        )
+        groups: list[GroupRoster] = []
+        for _, rows_of_group in itertools.groupby(rows, key=lambda row: row[0]):
+            members = list(rows_of_group)
+            groups.append(
+                GroupRoster(
+                    group=group_record(members[0][:4]),
+                    roster=tuple(
+                        RosterEntry(device_id=row[4], leaf_index=row[5])
+                        for row in members
+                        if row[4] is not None
+                    ),
+                )
+            )
+        return groups
 
     async def messages(self, group_id: bytes, after: int, limit: int) -> list[StoredMessage]:
         rows = await _all(
@@ -428,10 +503,10 @@ class SqliteRelayStorage(RelayStorage):
         self, blob_id: bytes, group_id: bytes, owner: bytes, size: int, quota: int, now: int
     ) -> BlobRecord:
         def op(tx: WriteTransaction) -> BlobRecord:
-            membership = _membership_of(_row(tx.conn, _MEMBERSHIP, (owner, group_id)))
+            membership = membership_of(fetch_one(tx.conn, MEMBERSHIP_SELECT, (owner, group_id)))
             if not membership.active:
                 raise NotOnRosterError("the device was removed from this group")
-            row = _row(
+            row = fetch_one(
                 tx.conn, "SELECT coalesce(sum(size), 0) FROM blobs WHERE owner = ?", (owner,)
             )
             if row[0] + size > quota:
@@ -487,7 +562,7 @@ class SqliteRelayStorage(RelayStorage):
             " WHERE blob_id = ?",
             (blob_id,),
         )
-        return None if row is None else _blob(row)
+        return None if row is None else blob_record(row)
 
     async def blob_chunks(self, blob_id: bytes) -> AsyncIterator[bytes]:
         offset = -1
@@ -510,7 +585,7 @@ class SqliteRelayStorage(RelayStorage):
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply every migration newer than the stored version; the version reached."""
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = _row(conn, "SELECT max(version) FROM schema_version")
+    row = fetch_one(conn, "SELECT max(version) FROM schema_version")
     current: int = row[0] or 0
     for version, script in MIGRATIONS:
         if version <= current:
@@ -528,122 +603,20 @@ def migrate(conn: sqlite3.Connection) -> int:
     return current
 
 
-_MEMBERSHIP = (
-    "SELECT g.group_id, g.epoch, g.last_seq, g.created_at, r.device_id, r.until_seq"
-    " FROM groups g LEFT JOIN roster r ON r.group_id = g.group_id AND r.device_id = ?"
-    " WHERE g.group_id = ?"
-)
-"""A device's membership of a group; parameters ``(device_id, group_id)``."""
-
-
-def _membership_of(row: Any) -> Membership:
-    if row is None:
-        raise NotFoundError("no such group")
-    if row[4] is None:
-        raise NotOnRosterError("the device is not on this group's roster")
-    return Membership(group=_group(row[:4]), active=row[5] is None, until_seq=row[5])
-
-
 def _owned_blob(conn: sqlite3.Connection, blob_id: bytes, owner: bytes) -> BlobRecord:
-    row = _row(
+    row = fetch_one(
         conn,
         "SELECT blob_id, group_id, owner, size, received, complete FROM blobs WHERE blob_id = ?",
         (blob_id,),
     )
     if row is None or row[2] != owner:
         raise NotFoundError("no such blob being uploaded by this device")
-    return _blob(row)
+    return blob_record(row)
 
 
-def _send(tx: WriteTransaction, request: SendRequest) -> SendResult:
-    conn = tx.conn
-    earlier = _row(
-        conn,
-        "SELECT s.group_id, s.seq, g.epoch FROM sends s JOIN groups g ON g.group_id = s.group_id"
-        " WHERE s.idempotency_key = ?",
-        (request.idempotency_key,),
-    )
-    if earlier is not None:
-        if earlier[0] != request.group_id:
-            raise ConflictError("the client message id was used for another group")
-        return SendResult(seq=earlier[1], epoch=earlier[2], duplicate=True)
-    membership = _membership_of(_row(conn, _MEMBERSHIP, (request.sender, request.group_id)))
-    if not membership.active:
-        raise NotOnRosterError("the device was removed from this group")
-    group = membership.group
-    if request.epoch != group.epoch:
-        raise StaleEpochError(group.epoch)
-    seq = group.last_seq + 1
-    epoch = group.epoch + 1 if request.is_commit else group.epoch
+def _approve_enrolment(conn: sqlite3.Connection, device: NewDevice) -> None:
+    """The request enrolling this device with this invite is approved: the root signed."""
     conn.execute(
-        "INSERT INTO messages (group_id, seq, payload, received_at) VALUES (?, ?, ?, ?)",
-        (request.group_id, seq, request.payload, request.received_at),
+        "UPDATE enrolments SET status = 'approved' WHERE invite_id = ? AND device_id = ?",
+        (device.invite_id, device.device_id),
     )
-    conn.execute(
-        "UPDATE groups SET epoch = ?, last_seq = ? WHERE group_id = ?",
-        (epoch, seq, request.group_id),
-    )
-    conn.execute(
-        "INSERT INTO sends (idempotency_key, group_id, seq) VALUES (?, ?, ?)",
-        (request.idempotency_key, request.group_id, seq),
-    )
-    removed = _change_roster(conn, request, seq)
-    active = [
-        row[0]
-        for row in _rows(
-            conn,
-            "SELECT device_id FROM roster WHERE group_id = ? AND until_seq IS NULL",
-            (request.group_id,),
-        )
-    ]
-    if len(active) > request.max_roster:
-        raise TooLargeError(f"a group's roster holds at most {request.max_roster} devices")
-    inbox = _deliver_welcome(conn, request, set(active))
-    return SendResult(
-        seq=seq, epoch=epoch, duplicate=False, notify=(*active, *removed), inbox=inbox
-    )
-
-
-def _change_roster(conn: sqlite3.Connection, request: SendRequest, seq: int) -> tuple[bytes, ...]:
-    removed: list[bytes] = []
-    for device_id in request.roster_remove:
-        cursor = conn.execute(
-            "UPDATE roster SET until_seq = ? WHERE group_id = ? AND device_id = ?"
-            " AND until_seq IS NULL",
-            (seq, request.group_id, device_id),
-        )
-        if cursor.rowcount:
-            removed.append(device_id)
-    for device_id in request.roster_add:
-        row = _row(conn, "SELECT revoked_at FROM devices WHERE device_id = ?", (device_id,))
-        if row is None or row[0] is not None:
-            raise UnknownDeviceError("a device to add is unknown or revoked")
-        conn.execute(
-            "INSERT INTO roster (group_id, device_id, until_seq) VALUES (?, ?, NULL)"
-            " ON CONFLICT (group_id, device_id) DO UPDATE SET until_seq = NULL",
-            (request.group_id, device_id),
-        )
-    return tuple(removed)
-
-
-def _deliver_welcome(
-    conn: sqlite3.Connection, request: SendRequest, active: set[bytes]
-) -> tuple[tuple[bytes, int], ...]:
-    if request.welcome is None:
-        return ()
-    if not set(request.welcome_recipients) <= active:
-        raise BadRequestError("every Welcome recipient must be on the roster")
-    cursor = conn.execute(
-        "INSERT INTO welcomes (group_id, payload, received_at) VALUES (?, ?, ?)",
-        (request.group_id, request.welcome, request.received_at),
-    )
-    welcome_id = cursor.lastrowid
-    delivered = []
-    for device_id in request.welcome_recipients:
-        cursor = conn.execute(
-            "INSERT INTO inbox (device_id, welcome_id) VALUES (?, ?)", (device_id, welcome_id)
-        )
-        if cursor.lastrowid is None:
-            raise StorageUnavailableError("the inbox row got no id")
-        delivered.append((device_id, cursor.lastrowid))
-    return tuple(delivered)

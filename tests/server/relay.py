@@ -3,7 +3,8 @@
 :func:`running_relay` starts the application with the same runner settings as
 ``casecircle server`` on a free port and stops it afterwards. :class:`RelayClient` is a
 device with a coordinator-signed credential, logged in with a session token; it carries an
-MLS :class:`~tests.protocol.mls.group_devices.Device` so tests send real MLS messages.
+MLS :class:`~tests.protocol.mls.group_devices.Device` so tests send real MLS messages;
+:meth:`RelayEndpoint.enrol_coordinator` makes one whose credential has the coordinator role.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from aiohttp import web
 from crypto.signatures import ED25519, SigningKey
 from crypto.suites import cipher_suite
 from protocol.directory import (
+    COORDINATOR_ROLE,
     DeviceCredential,
     Revocation,
     platform_fingerprint,
@@ -55,15 +57,23 @@ class RelayEndpoint:
     root: SigningKey
     http: aiohttp.ClientSession
 
-    async def enrol(self, name: str, *, member_id: bytes | None = None) -> RelayClient:
+    async def enrol(
+        self,
+        name: str,
+        *,
+        member_id: bytes | None = None,
+        role: str = "tester",
+        invite_id: bytes | None = None,
+    ) -> RelayClient:
         """A new device: credential issued by the root, published, logged in."""
-        client = RelayClient.new(self, name, member_id=member_id)
-        status, body = await self.post(
-            "/v1/directory/credentials", {"credential": client.credential}
-        )
-        assert status == 201, body
+        client = RelayClient.new(self, name, member_id=member_id, role=role, invite_id=invite_id)
+        await client.publish()
         await client.login()
         return client
+
+    async def enrol_coordinator(self, name: str = "coordinator") -> RelayClient:
+        """A device of the coordinator's: its root-signed credential has the coordinator role."""
+        return await self.enrol(name, role=COORDINATOR_ROLE)
 
     def revocation(self, client: RelayClient) -> str:
         signed = sign_revocation(
@@ -114,7 +124,16 @@ class RelayClient:
     sent: int = field(default=0)
 
     @classmethod
-    def new(cls, relay: RelayEndpoint, name: str, *, member_id: bytes | None = None) -> RelayClient:
+    def new(
+        cls,
+        relay: RelayEndpoint,
+        name: str,
+        *,
+        member_id: bytes | None = None,
+        role: str = "tester",
+        invite_id: bytes | None = None,
+    ) -> RelayClient:
+        """A device with a root-signed credential, neither published nor logged in."""
         mls = Device(SUITE, name)
         rng = DeterministicRandom(f"ids of {name}")
         device_id = rng.random_bytes(16)
@@ -128,15 +147,22 @@ class RelayClient:
                 device_id=device_id,
                 display_name=name,
                 organisation="Test Agency",
-                role="tester",
+                role=role,
                 signature_key=mls.signing_key.public_key,
                 cipher_suite=SUITE.suite_id,
                 not_before=now - 3600,
                 not_after=now + 86400,
-                invite_id=rng.random_bytes(16),
+                invite_id=invite_id if invite_id is not None else rng.random_bytes(16),
             ),
         )
         return cls(relay, mls, device_id, member, b64(signed.to_bytes()))
+
+    async def publish(self) -> None:
+        """Publish the credential (what the coordinator does once the root signed it)."""
+        status, body = await self.relay.post(
+            "/v1/directory/credentials", {"credential": self.credential}
+        )
+        assert status == 201, body
 
     @property
     def id(self) -> str:

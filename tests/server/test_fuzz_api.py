@@ -5,8 +5,9 @@ ones and ones that break the schema — sends them to a real relay process on 12
 checks each answer: never a 5xx, a status the document lists for the operation, a content
 type and a body that match the document, 405 with ``Allow`` for a method a path lacks.
 Every operation is fuzzed three ways: without credentials; with the session token of a
-device that sits in a real group; and with that token aimed at a group, device, member and
-blob that exist, so the handlers past the login and the lookups are reached too. The
+device that sits in a real group (a coordinator's device, so the coordinator's routes are
+reached too); and with that token aimed at a group, device, member, blob and enrolment
+request that exist, so the handlers past the login and the lookups are reached too. The
 examples are derandomized, so a run is repeatable, and few, so it stays short.
 """
 
@@ -37,14 +38,22 @@ MAX_EXAMPLES = 50
 @dataclass(frozen=True)
 class LiveRelay:
     process: RelayProcess
-    token: str  # alice's session
+    token: str  # alice's session (her device has the coordinator role)
     known: dict[str, str]  # path parameters that name things that exist
 
 
 async def _populate(url: str) -> tuple[str, dict[str, str]]:
-    """Alice and Bob in a real group, a stored blob, a KeyPackage of Bob's to claim."""
+    """Alice and Bob in a real group, a stored blob, a KeyPackage of Bob's to claim, a
+    pending enrolment request."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-        alice, bob = await group_of(RelayEndpoint(url, root_key(), http), "alice", "bob")
+        relay = RelayEndpoint(url, root_key(), http)
+        alice, bob = await group_of(relay, "alice", "bob", coordinators=("alice",))
+        invite = "1e" * 16
+        status, body = await relay.post(
+            "/v1/enrolments",
+            {"invite_id": invite, "device_id": "de" * 16, "request": b64(b"keys and MAC")},
+        )
+        assert status == 201, body
         status, body = await bob.post(
             "/v1/key-packages",
             {"last_resort": b64(MLSMessage(body=bob.mls.key_package()).to_bytes())},
@@ -64,6 +73,7 @@ async def _populate(url: str) -> tuple[str, dict[str, str]]:
             "device_id": bob.id,
             "member_id": bob.member_id.hex(),
             "blob_id": blob,
+            "invite_id": invite,
         }
         return alice.token, known
 

@@ -15,9 +15,15 @@ pytestmark = pytest.mark.asyncio
 GROUP = bytes.fromhex("c0ffee00" * 4)
 
 
-async def group_of(relay: RelayEndpoint, *names: str) -> list[RelayClient]:
-    """A group created by the first device, the others added by real MLS commits."""
-    clients = [await relay.enrol(name) for name in names]
+async def group_of(
+    relay: RelayEndpoint, *names: str, coordinators: tuple[str, ...] = ()
+) -> list[RelayClient]:
+    """A group created by the first device, the others added by real MLS commits; the
+    devices named in ``coordinators`` have credentials of the coordinator role."""
+    clients = [
+        await (relay.enrol_coordinator(name) if name in coordinators else relay.enrol(name))
+        for name in names
+    ]
     creator = clients[0]
     creator.mls.create_group(GROUP)
     status, body = await creator.post("/v1/groups", {"group_id": GROUP.hex()})

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from server.errors import ConflictError, StaleEpochError, TooLargeError
-from server.storage.interface import SendRequest
-from server.storage.migrations import LATEST_VERSION
-from server.storage.sqlite import SqliteRelayStorage
+from server.errors import ConflictError, EnrolmentDecidedError, StaleEpochError, TooLargeError
+from server.storage.interface import EnrolmentStatus, NewDevice, SendRequest
+from server.storage.migrations import LATEST_VERSION, MIGRATIONS
+from server.storage.sqlite import SqliteRelayStorage, migrate
 from server.storage.writer import WriteTransaction
 
 pytestmark = pytest.mark.asyncio
@@ -45,6 +46,21 @@ async def test_settings_and_schema(tmp_path: Path) -> None:
     await storage.close()
 
 
+async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
+    """Migration 2 adds enrolment requests and the roster's leaf indexes; rows of a relay
+    that ran version 1 stay as they were, their leaf index unknown."""
+    with contextlib.closing(sqlite3.connect(tmp_path / "relay.db", isolation_level=None)) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        version, script = MIGRATIONS[0]
+        db.executescript(f"BEGIN;{script}INSERT INTO schema_version VALUES ({version});COMMIT;")
+        db.execute("INSERT INTO groups VALUES (?, 3, 9, 1)", (GROUP,))
+        db.execute("INSERT INTO roster VALUES (?, ?, NULL)", (GROUP, DEVICE))
+        assert migrate(db) == LATEST_VERSION == 2
+        assert db.execute("SELECT * FROM roster").fetchall() == [(GROUP, DEVICE, None, None)]
+        assert db.execute("SELECT count(*) FROM enrolments").fetchone() == (0,)
+        assert migrate(db) == LATEST_VERSION  # nothing applied twice
+
+
 async def test_payloads_are_blobs_and_commits_order_epochs(tmp_path: Path) -> None:
     storage = SqliteRelayStorage(tmp_path / "relay.db")
     await storage.open()
@@ -67,6 +83,29 @@ async def test_payloads_are_blobs_and_commits_order_epochs(tmp_path: Path) -> No
         assert db.execute("SELECT typeof(payload), payload FROM messages").fetchall() == [
             ("blob", b"\x00\x01ciphertext\xff")
         ]
+
+
+async def test_a_published_credential_approves_its_enrolment_request(tmp_path: Path) -> None:
+    storage = SqliteRelayStorage(tmp_path / "relay.db")
+    await storage.open()
+    try:
+        invite = b"i" * 16
+        record, created = await storage.request_enrolment(invite, DEVICE, b"request", 5, 10)
+        assert created and record.status == EnrolmentStatus.PENDING
+        await storage.publish_credential(
+            NewDevice(
+                device_id=DEVICE, member_id=b"m" * 16, cipher_suite=1, signature_key=b"k",
+                not_before=0, not_after=9, credential=b"c", invite_id=invite, leaf=b"leaf",
+            ),
+            6,
+        )  # fmt: skip
+        approved = await storage.enrolment(invite)
+        assert approved is not None and approved.status == EnrolmentStatus.APPROVED
+        assert await storage.pending_enrolments() == []
+        with pytest.raises(EnrolmentDecidedError):
+            await storage.reject_enrolment(invite)
+    finally:
+        await storage.close()
 
 
 async def test_roster_size_is_bounded(tmp_path: Path) -> None:

@@ -1,0 +1,201 @@
+"""Group delivery inside the writer's transaction (DESIGN.md §7): the operations behind
+:meth:`~server.storage.interface.RelayStorage.send` and
+:meth:`~server.storage.interface.RelayStorage.send_external`.
+
+Each runs on the writer thread as one operation of a batch, so everything it checks —
+the idempotency key, the roster, the epoch — and everything it writes — the message and
+its sequence number, the epoch, roster changes, declared leaf indexes, Welcome copies —
+stands or falls together::
+
+    earlier send with this key? ─► its result (nothing written)
+    sender on the roster (not for an external proposal), epoch == group's epoch
+    message at last_seq + 1, dedup key ─► commit: epoch + 1, roster changes, leaf
+    indexes, Welcome into the named devices' inboxes
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from server.errors import (
+    BadRequestError,
+    ConflictError,
+    LeafIndexOffRosterError,
+    NotFoundError,
+    NotOnRosterError,
+    StaleEpochError,
+    StorageUnavailableError,
+    TooLargeError,
+    UnknownDeviceError,
+)
+from server.storage.interface import (
+    ExternalProposalRequest,
+    GroupRecord,
+    SendRequest,
+    SendResult,
+)
+from server.storage.sqlite_rows import (
+    MEMBERSHIP_SELECT,
+    fetch_all,
+    fetch_one,
+    group_record,
+    membership_of,
+)
+from server.storage.writer import WriteTransaction
+
+
+def _earlier_send(conn: sqlite3.Connection, key: bytes, group_id: bytes) -> SendResult | None:
+    """The result of an earlier send under the same idempotency key, if there is one."""
+    earlier = fetch_one(
+        conn,
+        "SELECT s.group_id, s.seq, g.epoch FROM sends s JOIN groups g ON g.group_id = s.group_id"
+        " WHERE s.idempotency_key = ?",
+        (key,),
+    )
+    if earlier is None:
+        return None
+    if earlier[0] != group_id:
+        raise ConflictError("the client message id was used for another group")
+    return SendResult(seq=earlier[1], epoch=earlier[2], duplicate=True)
+
+
+def _append_message(
+    conn: sqlite3.Connection, group: GroupRecord, key: bytes, payload: bytes, now: int, epoch: int
+) -> int:
+    """Store ``payload`` as the group's next message, and its dedup key; its sequence number."""
+    seq = group.last_seq + 1
+    conn.execute(
+        "INSERT INTO messages (group_id, seq, payload, received_at) VALUES (?, ?, ?, ?)",
+        (group.group_id, seq, payload, now),
+    )
+    conn.execute(
+        "UPDATE groups SET epoch = ?, last_seq = ? WHERE group_id = ?",
+        (epoch, seq, group.group_id),
+    )
+    conn.execute(
+        "INSERT INTO sends (idempotency_key, group_id, seq) VALUES (?, ?, ?)",
+        (key, group.group_id, seq),
+    )
+    return seq
+
+
+def _active_roster(conn: sqlite3.Connection, group_id: bytes) -> list[bytes]:
+    rows = fetch_all(
+        conn, "SELECT device_id FROM roster WHERE group_id = ? AND until_seq IS NULL", (group_id,)
+    )
+    return [row[0] for row in rows]
+
+
+def send_message(tx: WriteTransaction, request: SendRequest) -> SendResult:
+    conn = tx.conn
+    earlier = _earlier_send(conn, request.idempotency_key, request.group_id)
+    if earlier is not None:
+        return earlier
+    membership = membership_of(
+        fetch_one(conn, MEMBERSHIP_SELECT, (request.sender, request.group_id))
+    )
+    if not membership.active:
+        raise NotOnRosterError("the device was removed from this group")
+    group = membership.group
+    if request.epoch != group.epoch:
+        raise StaleEpochError(group.epoch)
+    epoch = group.epoch + 1 if request.is_commit else group.epoch
+    seq = _append_message(
+        conn, group, request.idempotency_key, request.payload, request.received_at, epoch
+    )
+    removed = _change_roster(conn, request, seq)
+    active = _active_roster(conn, request.group_id)
+    if len(active) > request.max_roster:
+        raise TooLargeError(f"a group's roster holds at most {request.max_roster} devices")
+    _declare_leaf_indexes(conn, request, set(active))
+    inbox = _deliver_welcome(conn, request, set(active))
+    return SendResult(
+        seq=seq, epoch=epoch, duplicate=False, notify=(*active, *removed), inbox=inbox
+    )
+
+
+def send_external_proposal(tx: WriteTransaction, request: ExternalProposalRequest) -> SendResult:
+    conn = tx.conn
+    earlier = _earlier_send(conn, request.idempotency_key, request.group_id)
+    if earlier is not None:
+        return earlier
+    row = fetch_one(
+        conn,
+        "SELECT group_id, epoch, last_seq, created_at FROM groups WHERE group_id = ?",
+        (request.group_id,),
+    )
+    if row is None:
+        raise NotFoundError("no such group")
+    group = group_record(row)
+    if request.epoch != group.epoch:
+        raise StaleEpochError(group.epoch)
+    seq = _append_message(
+        conn, group, request.idempotency_key, request.payload, request.received_at, group.epoch
+    )
+    active = _active_roster(conn, request.group_id)
+    return SendResult(seq=seq, epoch=group.epoch, duplicate=False, notify=tuple(active))
+
+
+def _change_roster(conn: sqlite3.Connection, request: SendRequest, seq: int) -> tuple[bytes, ...]:
+    removed: list[bytes] = []
+    for device_id in request.roster_remove:
+        cursor = conn.execute(
+            "UPDATE roster SET until_seq = ? WHERE group_id = ? AND device_id = ?"
+            " AND until_seq IS NULL",
+            (seq, request.group_id, device_id),
+        )
+        if cursor.rowcount:
+            removed.append(device_id)
+    for device_id in request.roster_add:
+        row = fetch_one(conn, "SELECT revoked_at FROM devices WHERE device_id = ?", (device_id,))
+        if row is None or row[0] is not None:
+            raise UnknownDeviceError("a device to add is unknown or revoked")
+        conn.execute(  # a device added again is at a leaf its committer declares anew
+            "INSERT INTO roster (group_id, device_id, until_seq) VALUES (?, ?, NULL)"
+            " ON CONFLICT (group_id, device_id) DO UPDATE SET until_seq = NULL,"
+            " leaf_index = NULL",
+            (request.group_id, device_id),
+        )
+    return tuple(removed)
+
+
+def _declare_leaf_indexes(
+    conn: sqlite3.Connection, request: SendRequest, active: set[bytes]
+) -> None:
+    """Record the leaves a committer declares; a leaf declared for one device is no longer
+    another's (the latest declaration wins, so the view never shows one leaf twice)."""
+    for device_id, leaf_index in request.leaf_indexes:
+        if device_id not in active:
+            raise LeafIndexOffRosterError("a leaf index names a device not on the roster")
+        conn.execute(
+            "UPDATE roster SET leaf_index = NULL WHERE group_id = ? AND leaf_index = ?"
+            " AND device_id <> ?",
+            (request.group_id, leaf_index, device_id),
+        )
+        conn.execute(
+            "UPDATE roster SET leaf_index = ? WHERE group_id = ? AND device_id = ?",
+            (leaf_index, request.group_id, device_id),
+        )
+
+
+def _deliver_welcome(
+    conn: sqlite3.Connection, request: SendRequest, active: set[bytes]
+) -> tuple[tuple[bytes, int], ...]:
+    if request.welcome is None:
+        return ()
+    if not set(request.welcome_recipients) <= active:
+        raise BadRequestError("every Welcome recipient must be on the roster")
+    cursor = conn.execute(
+        "INSERT INTO welcomes (group_id, payload, received_at) VALUES (?, ?, ?)",
+        (request.group_id, request.welcome, request.received_at),
+    )
+    welcome_id = cursor.lastrowid
+    delivered = []
+    for device_id in request.welcome_recipients:
+        cursor = conn.execute(
+            "INSERT INTO inbox (device_id, welcome_id) VALUES (?, ?)", (device_id, welcome_id)
+        )
+        if cursor.lastrowid is None:
+            raise StorageUnavailableError("the inbox row got no id")
+        delivered.append((device_id, cursor.lastrowid))
+    return tuple(delivered)
