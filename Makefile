@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/casecircle vectors
+	$(BIN)/casecircle demo
 
-vectors: run
+vectors: $(STAMP)
+	$(BIN)/casecircle vectors
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -39,6 +39,12 @@ def _run_vectors(args: argparse.Namespace) -> int:
     return vectors_cli.main(argv, prog="casecircle vectors")
 
 
+def _run_demo(args: argparse.Namespace) -> int:
+    from client import demo  # noqa: PLC0415 - the demo pulls in the relay: load it only when asked
+
+    return demo.main(args.data_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="casecircle", description="End-to-end-encrypted case sharing."
@@ -54,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     vectors.add_argument("-v", "--verbose", action="store_true", help="list each failure")
     vectors.set_defaults(handler=_run_vectors)
     server_cli.add_parser(commands)
+    demo = commands.add_parser(
+        "demo", help="run the whole scenario end to end against a relay on 127.0.0.1"
+    )
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep the relay's and the profiles' data here (default: a temporary directory)",
+    )
+    demo.set_defaults(handler=_run_demo)
     return parser
 
 
