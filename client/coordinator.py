@@ -45,7 +45,6 @@ from protocol.directory import (
 )
 from protocol.errors import ValidationError
 from protocol.invites import EnrolmentRequest, InviteCode, InviteError, verify_enrolment_request
-from protocol.mls.extensions import ExternalSenders, find_extension
 from protocol.mls.external_sender import external_proposal
 from protocol.mls.proposals import Proposal, Remove
 
@@ -102,10 +101,6 @@ class InviteRecord(Struct):
             credential_days=r.uint32(),
             device_id=r.opaque(),
         )
-
-
-def _root_params(profile: Profile) -> KeystoreParams:
-    return profile.params
 
 
 def create_root(
@@ -366,15 +361,3 @@ class Coordinator(Device):
                 await self.api.send_external(group_id, self.rng.random_bytes(16).hex(), message)
                 sent += 1
         return sent
-
-
-__all__ = [
-    "Approval",
-    "Coordinator",
-    "ExternalSenders",
-    "InviteRecord",
-    "create_root",
-    "find_extension",
-    "open_root",
-    "register_coordinator",
-]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from client.case_state import CaseState
 from client.device import Device
-from client.relay_api import RelayError, RelayUnavailableError, StaleEpochError
+from client.relay_api import RelayUnavailableError, StaleEpochError
 from client.store import DuplicateEntryError, OutboxState, new_client_message_id
 from client.stored_item import StoredItem
 from crypto.attachments import open_attachment, seal_attachment
@@ -52,6 +52,7 @@ from protocol.case_items import (
     decode_item,
     encode_item,
 )
+from protocol.codec import Writer, decode_exact
 from protocol.directory import (
     ID_SIZE,
     DeviceCredential,
@@ -193,7 +194,7 @@ class Member(Device):
             encoded = MLSMessage(body=package).to_bytes()
             await self.store.save_key_package_secret(
                 key_package_ref(self.suite, package),
-                _pack(package.to_bytes(), *secret),
+                _pack_key_package_secret(package.to_bytes(), *secret),
                 last_resort=index == count,
             )
             if index == count:
@@ -566,7 +567,7 @@ class Member(Device):
             stored = await self.store.key_package_secret(secrets.new_member)
             if stored is None:
                 continue
-            package_bytes, init_key, encryption_key = _unpack(stored.secret)
+            package_bytes, init_key, encryption_key = _unpack_key_package_secret(stored.secret)
             package = KeyPackage.from_bytes(package_bytes)
             state = join_from_welcome(
                 self.suite,
@@ -861,28 +862,13 @@ def _content_type(message: PrivateMessage | PublicMessage) -> int:
     return message.content.content_type
 
 
-def _pack(*parts: bytes) -> bytes:
-    out = b""
-    for part in parts:
-        out += len(part).to_bytes(4, "big") + part
-    return out
+def _pack_key_package_secret(package: bytes, init_key: bytes, encryption_key: bytes) -> bytes:
+    """``struct { opaque key_package<V>; opaque init_key<V>; opaque encryption_key<V>; }``"""
+    w = Writer()
+    for part in (package, init_key, encryption_key):
+        w.opaque(part)
+    return w.getvalue()
 
 
-def _unpack(data: bytes) -> tuple[bytes, bytes, bytes]:
-    parts = []
-    offset = 0
-    while offset < len(data):
-        length = int.from_bytes(data[offset : offset + 4], "big")
-        parts.append(data[offset + 4 : offset + 4 + length])
-        offset += 4 + length
-    if len(parts) != 3:
-        raise CaseError("a stored KeyPackage secret is malformed")
-    return parts[0], parts[1], parts[2]
-
-
-__all__ = [
-    "CaseSummary",
-    "Member",
-    "RelayError",
-    "ShownItem",
-]
+def _unpack_key_package_secret(data: bytes) -> tuple[bytes, bytes, bytes]:
+    return decode_exact(data, lambda r: (r.opaque(), r.opaque(), r.opaque()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 
 
 class DeterministicRandom:
@@ -23,3 +24,28 @@ class DeterministicRandom:
             out += hashlib.sha256(block).digest()
             self._counter += 1
         return bytes(out[:n])
+
+
+BOUNDARY_BYTES = (0x00, 0x01, 0x02, 0x03, 0x04, 0x3F, 0x40, 0x7F, 0x80, 0xBF, 0xC0, 0xFF)
+"""Bytes where TLS decoders branch: varint prefixes and their limits, presence flags, small
+enum values."""
+
+
+def mutate(seed: bytes, rnd: random.Random) -> bytes:
+    """One to four edits of ``seed``: bit flip, truncation, insertion, deletion, or a
+    boundary byte (varint prefixes, presence flags) written over one position."""
+    data = bytearray(seed)
+    for _ in range(rnd.randint(1, 4)):
+        position = rnd.randint(0, len(data))
+        match rnd.choice(("flip", "truncate", "insert", "delete", "overwrite")):
+            case "flip" if data:
+                data[min(position, len(data) - 1)] ^= 1 << rnd.randrange(8)
+            case "truncate":
+                del data[position:]
+            case "insert":
+                data[position:position] = rnd.randbytes(rnd.randint(1, 8))
+            case "delete":
+                del data[position : position + rnd.randint(1, 8)]
+            case _:
+                data[position : position + 1] = bytes([rnd.choice(BOUNDARY_BYTES)])
+    return bytes(data)

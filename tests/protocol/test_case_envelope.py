@@ -57,7 +57,7 @@ from protocol.case_items import (
 from protocol.codec import Reader
 from protocol.directory import DirectoryFieldError
 from protocol.errors import DecodeError, ValidationError
-from tests.helpers import DeterministicRandom
+from tests.helpers import DeterministicRandom, mutate
 from tests.protocol.mls.group_devices import Device
 
 SUITES = (1, 2, 3)
@@ -632,30 +632,10 @@ FUZZ = settings(
     max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 SEEDS = st.integers(min_value=0, max_value=2**64 - 1)
-BOUNDARY_BYTES = (0x00, 0x01, 0x02, 0x3F, 0x40, 0x7F, 0x80, 0xBF, 0xC0, 0xFF)
 SUITE = cipher_suite(1)
 ALICE_KEY = signing_key(SUITE, "alice")
 SEED_ENVELOPES = (seal(NOTE), seal(INFO, seed="info"), seal(RING, seed="ring"))
 ITEM_FAILURES = (DecodeError, CaseItemError, DirectoryFieldError, AttachmentError)
-
-
-def mutate(seed: bytes, rnd: random.Random) -> bytes:
-    """One to four edits: bit flip, truncation, insertion, deletion, or a boundary byte."""
-    data = bytearray(seed)
-    for _ in range(rnd.randint(1, 4)):
-        position = rnd.randint(0, len(data))
-        match rnd.choice(("flip", "truncate", "insert", "delete", "overwrite")):
-            case "flip" if data:
-                data[min(position, len(data) - 1)] ^= 1 << rnd.randrange(8)
-            case "truncate":
-                del data[position:]
-            case "insert":
-                data[position:position] = rnd.randbytes(rnd.randint(1, 8))
-            case "delete":
-                del data[position : position + rnd.randint(1, 8)]
-            case _:
-                data[position : position + 1] = bytes([rnd.choice(BOUNDARY_BYTES)])
-    return bytes(data)
 
 
 def parse_or_none(data: bytes) -> CaseEnvelope | None:

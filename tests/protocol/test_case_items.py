@@ -53,7 +53,7 @@ from protocol.case_items import (
 )
 from protocol.directory import DirectoryFieldError, UnsafeTextError
 from protocol.errors import DecodeError, ValidationError
-from tests.helpers import DeterministicRandom
+from tests.helpers import DeterministicRandom, mutate
 
 NOW = 1_750_000_000
 
@@ -420,29 +420,9 @@ FUZZ = settings(
     max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 SEEDS = st.integers(min_value=0, max_value=2**64 - 1)
-BOUNDARY_BYTES = (0x00, 0x01, 0x02, 0x03, 0x04, 0x3F, 0x40, 0x7F, 0x80, 0xBF, 0xC0, 0xFF)
 DECODE_FAILURES = (DecodeError, CaseItemError, DirectoryFieldError, AttachmentError)
 """Everything decode_item may raise: malformed bytes, a broken field rule of this module or
 of the directory's text rules, or an attachment reference whose parts disagree."""
-
-
-def mutate(seed: bytes, rnd: random.Random) -> bytes:
-    """One to four edits: bit flip, truncation, insertion, deletion, or a boundary byte."""
-    data = bytearray(seed)
-    for _ in range(rnd.randint(1, 4)):
-        position = rnd.randint(0, len(data))
-        match rnd.choice(("flip", "truncate", "insert", "delete", "overwrite")):
-            case "flip" if data:
-                data[min(position, len(data) - 1)] ^= 1 << rnd.randrange(8)
-            case "truncate":
-                del data[position:]
-            case "insert":
-                data[position:position] = rnd.randbytes(rnd.randint(1, 8))
-            case "delete":
-                del data[position : position + rnd.randint(1, 8)]
-            case _:
-                data[position : position + 1] = bytes([rnd.choice(BOUNDARY_BYTES)])
-    return bytes(data)
 
 
 def check_decoding(data: bytes) -> None:

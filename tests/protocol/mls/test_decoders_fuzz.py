@@ -57,6 +57,7 @@ from protocol.mls.framing import (
 )
 from protocol.mls.tree_nodes import RatchetTreeExtension, read_node, write_node
 from protocol.mls.vectors.messages import BARE_STRUCTS, MESSAGES
+from tests.helpers import mutate
 from tests.protocol.mls import samples
 
 CODEC_MODULES = (
@@ -79,7 +80,6 @@ FUZZ = settings(
 MUTATIONS_PER_EXAMPLE = 4
 # Mutations are driven by a plain PRNG seeded from Hypothesis: a failure prints its seed.
 SEEDS = st.integers(min_value=0, max_value=2**64 - 1)
-BOUNDARY_BYTES = (0x00, 0x01, 0x02, 0x3F, 0x40, 0x7F, 0x80, 0xBF, 0xC0, 0xFF)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,26 +240,6 @@ def check(codec: Codec, data: bytes) -> None:
     except DecodeError:
         return
     assert codec.encode(value) == data, "an accepted input must be canonical"
-
-
-def mutate(seed: bytes, rnd: random.Random) -> bytes:
-    """One to four edits of ``seed``: bit flip, truncation, insertion, deletion, or a
-    boundary byte (varint prefixes, presence flags) written over one position."""
-    data = bytearray(seed)
-    for _ in range(rnd.randint(1, 4)):
-        position = rnd.randint(0, len(data))
-        match rnd.choice(("flip", "truncate", "insert", "delete", "overwrite")):
-            case "flip" if data:
-                data[min(position, len(data) - 1)] ^= 1 << rnd.randrange(8)
-            case "truncate":
-                del data[position:]
-            case "insert":
-                data[position:position] = rnd.randbytes(rnd.randint(1, 8))
-            case "delete":
-                del data[position : position + rnd.randint(1, 8)]
-            case _:
-                data[position : position + 1] = bytes([rnd.choice(BOUNDARY_BYTES)])
-    return bytes(data)
 
 
 def test_every_struct_of_the_codec_modules_is_fuzzed() -> None:
