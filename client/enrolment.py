@@ -24,14 +24,19 @@ from pathlib import Path
 
 import aiohttp
 
-from client.directory import Directory
+from client.directory import Directory, UnknownCredentialError
 from client.keystore_payload import DeviceIdentity
 from client.profile import Profile, UnlockedProfile
 from client.random import SystemRandom
 from client.relay_api import RelayApi
 from crypto.random import RandomSource
 from crypto.suites import DEFAULT_SUITE_ID, cipher_suite
-from protocol.directory import ID_SIZE, CredentialKeyMismatchError, DirectoryError
+from protocol.directory import (
+    ID_SIZE,
+    CredentialKeyMismatchError,
+    DeviceCredential,
+    DirectoryError,
+)
 from protocol.errors import ValidationError
 from protocol.invites import InviteCode, make_enrolment_request
 
@@ -81,8 +86,7 @@ async def accept_invite(
                 raise EnrolmentTimeoutError("no approval in time; ask for a new invite")
             await asyncio.sleep(poll_interval)
         directory = Directory(root, relay_key)
-        await directory.refresh(api)
-        credential = directory.device(device_id, int(time.time()))
+        credential = await _own_credential(directory, api, device_id, deadline, poll_interval)
         if (
             credential.signature_key != signing_key.public_key
             or credential.invite_id != code.invite_id
@@ -95,6 +99,21 @@ async def accept_invite(
         relay_url=relay_url,
     )
     return await profile.create(passphrase, identity=identity, suite=suite, signing_key=signing_key)
+
+
+async def _own_credential(
+    directory: Directory, api: RelayApi, device_id: bytes, deadline: float, poll_interval: float
+) -> DeviceCredential:
+    """Our credential from the replayed log. The relay answers "approved" once the
+    credential is stored; its signed tree head may count the entry a moment later."""
+    while True:
+        await directory.refresh(api)
+        try:
+            return directory.device(device_id, int(time.time()))
+        except UnknownCredentialError:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(poll_interval)
 
 
 def profile_at(path: Path | str) -> Profile:
