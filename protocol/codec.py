@@ -50,7 +50,11 @@ class Reader:
         return int.from_bytes(self._take(size), "big")
 
     def uint8(self) -> int:
-        return self.uint(1)
+        pos = self._pos
+        if pos >= self._end:
+            raise DecodeError(f"truncated: need 1 bytes, {self.remaining} left")
+        self._pos = pos + 1
+        return self._data[pos]
 
     def uint16(self) -> int:
         return self.uint(2)
@@ -69,13 +73,15 @@ class Reader:
         """Read a variable-length integer (§2.1.2), insisting on the minimal encoding."""
         first = self.uint8()
         prefix = first >> 6
+        if prefix == 0:  # the common case: a length below 64
+            return first
         if prefix == 3:
             raise DecodeError("invalid variable-length integer prefix")
         size = 1 << prefix
         value = first & 0x3F
         for byte in self._take(size - 1):
             value = (value << 8) | byte
-        if size > 1 and value < (1 << (8 * (size // 2) - 2)):
+        if value < (1 << (8 * (size // 2) - 2)):
             raise DecodeError("non-minimal variable-length integer")
         return value
 

@@ -55,16 +55,12 @@ from server.keys import (
 )
 from server.limits import TokenBuckets
 from server.listener import RelaySite
-from server.logs import install_payload_filter
+from server.logs import AccessLogger, install_payload_filter
 from server.middlewares import MIDDLEWARES
 from server.storage.sqlite import SqliteRelayStorage
 from server.translog import TransparencyLog
 
 logger = logging.getLogger(__name__)
-
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf'
-"""Client address, request line (paths carry ids and cursors, never payloads), status,
-response size and duration. No headers: the Authorization header carries the token."""
 
 _LOG_PAGE = 10_000
 _PURGE_INTERVAL = 600.0
@@ -148,10 +144,16 @@ def create_app(config: RelayConfig) -> web.Application:
 
 def make_runner(app: web.Application) -> web.AppRunner:
     """A runner with the relay's server settings: bounded request lines and headers, no
-    transparent decompression of request bodies, bounded keep-alive."""
+    transparent decompression of request bodies, bounded keep-alive.
+
+    The access log is off unless configured: a line per request ties a client's network
+    address to the device ids, groups and times in its paths, which is more than the relay
+    needs to know (docs/zero-knowledge.md)."""
+    access_log = logging.getLogger("aiohttp.access") if app[CONFIG].access_log else None
     return web.AppRunner(
         app,
-        access_log_format=ACCESS_LOG_FORMAT,
+        access_log=access_log,
+        access_log_class=AccessLogger,
         auto_decompress=False,
         max_line_size=8190,
         max_field_size=8190,

@@ -26,6 +26,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--root-key", help="the platform root public key, hex")
     parser.add_argument("--tls-cert", type=Path, help="PEM certificate chain")
     parser.add_argument("--tls-key", type=Path, help="PEM private key")
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        default=None,
+        help="log a line per request, with the client's address (off by default)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -36,6 +42,7 @@ def load_config(args: argparse.Namespace) -> RelayConfig:
         "port": args.port,
         "tls_cert": args.tls_cert,
         "tls_key": args.tls_key,
+        "access_log": args.access_log,
         "root_public_key": parse_root_key(args.root_key) if args.root_key else None,
     }
     if args.config is not None:

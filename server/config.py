@@ -7,6 +7,7 @@ them. A TOML file given with ``--config`` may set any of them::
     host = "0.0.0.0"
     port = 8443
     root_key = "3b6a27bc..."          # the platform root public key, hex
+    access_log = false                # true: a line per request, with the client's address
 
     [limits]
     max_message_bytes = 262144
@@ -79,6 +80,7 @@ class RelayConfig:
     root_public_key: bytes | None = None  # the platform root; credentials are checked against it
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    access_log: bool = False  # one line per request, with the client's address: opt-in
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -118,6 +120,11 @@ class RelayConfig:
             "limits": Limits(**limits_raw),
             "root_public_key": parse_root_key(root) if root is not None else None,
         }
+        if "access_log" in values:
+            access_log = values.pop("access_log")
+            if not isinstance(access_log, bool):
+                raise ConfigError("access_log is true or false")
+            settings["access_log"] = access_log
         for name in ("data_dir", "host", "port", "tls_cert", "tls_key"):
             if name in values:
                 value = values.pop(name)

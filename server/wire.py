@@ -34,14 +34,22 @@ def _no_constants(name: str) -> Any:
 
 
 async def read_body(request: web.Request, max_size: int, timeout: float) -> bytes:
-    """The whole body, at most ``max_size`` bytes, received within ``timeout`` seconds."""
+    """The whole body, at most ``max_size`` bytes, received within ``timeout`` seconds.
+
+    Most bodies have arrived with their head: those are taken as they are, without arming
+    a timer; only a body still on its way is awaited under the deadline."""
     declared = request.content_length
     if declared is not None and declared > max_size:
         raise TooLargeError(f"the body may be at most {max_size} bytes")
+    stream = request.content
+    body = bytearray(stream.read_nowait())
+    if len(body) > max_size:
+        raise TooLargeError(f"the body may be at most {max_size} bytes")
+    if stream.at_eof():
+        return bytes(body)
     try:
         async with asyncio.timeout(timeout):
-            body = bytearray()
-            while chunk := await request.content.read(READ_CHUNK):
+            while chunk := await stream.read(READ_CHUNK):
                 body += chunk
                 if len(body) > max_size:
                     raise TooLargeError(f"the body may be at most {max_size} bytes")

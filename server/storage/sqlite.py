@@ -57,7 +57,8 @@ from server.storage.interface import (
     StoredMessage,
 )
 from server.storage.migrations import MIGRATIONS
-from server.storage.sqlite_delivery import send_external_proposal, send_message
+from server.storage.session_cache import SessionCache
+from server.storage.sqlite_delivery import forget_group, send_external_proposal, send_message
 from server.storage.sqlite_rows import (
     ENROLMENT_SELECT,
     MEMBERSHIP_SELECT,
@@ -110,6 +111,7 @@ class SqliteRelayStorage(RelayStorage):
         self._read: aiosqlite.Connection | None = None
         self._writer: GroupCommitWriter | None = None
         self._log_listeners: list[LogListener] = []
+        self._sessions = SessionCache()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -219,6 +221,7 @@ class SqliteRelayStorage(RelayStorage):
             )
             tx.conn.execute("DELETE FROM sessions WHERE device_id = ?", (device_id,))
             tx.conn.execute("DELETE FROM key_packages WHERE device_id = ?", (device_id,))
+            tx.after_commit(self._sessions.invalidate)
             return index
 
         return await self.writer.submit(op)
@@ -384,6 +387,10 @@ class SqliteRelayStorage(RelayStorage):
         return None if row is None else Session(device_id=row[0], expires_at=row[1])
 
     async def session_device(self, token_hash: bytes) -> tuple[Session, DeviceRecord | None] | None:
+        cached = self._sessions.get(token_hash)
+        if cached is not None:
+            return cached
+        generation = self._sessions.generation
         row = await _one(
             self.reader,
             "SELECT s.device_id, s.expires_at, d.device_id, d.member_id, d.cipher_suite,"
@@ -395,11 +402,14 @@ class SqliteRelayStorage(RelayStorage):
         if row is None:
             return None
         session = Session(device_id=row[0], expires_at=row[1])
-        return session, None if row[2] is None else device_record(row[2:])
+        found = (session, None if row[2] is None else device_record(row[2:]))
+        self._sessions.put(token_hash, found, generation)
+        return found
 
     async def purge_expired(self, now: int) -> None:
         def op(tx: WriteTransaction) -> None:
             tx.conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+            tx.after_commit(self._sessions.invalidate)
 
         await self.writer.submit(op)
 
@@ -410,6 +420,7 @@ class SqliteRelayStorage(RelayStorage):
             exists = fetch_one(tx.conn, "SELECT 1 FROM groups WHERE group_id = ?", (group_id,))
             if exists is not None:
                 raise ConflictError("a group with this id exists")
+            forget_group(tx, group_id)
             tx.conn.execute(
                 "INSERT INTO groups (group_id, epoch, last_seq, created_at) VALUES (?, 0, 0, ?)",
                 (group_id, now),

@@ -16,6 +16,7 @@ stands or falls together::
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 
 from server.errors import (
     BadRequestError,
@@ -43,6 +44,9 @@ from server.storage.sqlite_rows import (
 )
 from server.storage.writer import WriteTransaction
 
+_GROUP = "group"
+_ROSTER = "roster"
+
 
 def _earlier_send(conn: sqlite3.Connection, key: bytes, group_id: bytes) -> SendResult | None:
     """The result of an earlier send under the same idempotency key, if there is one."""
@@ -59,31 +63,61 @@ def _earlier_send(conn: sqlite3.Connection, key: bytes, group_id: bytes) -> Send
     return SendResult(seq=earlier[1], epoch=earlier[2], duplicate=True)
 
 
+def _group(tx: WriteTransaction, group_id: bytes) -> GroupRecord:
+    """The group's current epoch and last sequence number (``NotFoundError`` if none)."""
+    group: GroupRecord | None = tx.memo.get((_GROUP, group_id))
+    if group is None:
+        row = fetch_one(
+            tx.conn,
+            "SELECT group_id, epoch, last_seq, created_at FROM groups WHERE group_id = ?",
+            (group_id,),
+        )
+        if row is None:
+            raise NotFoundError("no such group")
+        group = group_record(row)
+        tx.memo.put((_GROUP, group_id), group)
+    return group
+
+
 def _append_message(
-    conn: sqlite3.Connection, group: GroupRecord, key: bytes, payload: bytes, now: int, epoch: int
+    tx: WriteTransaction, group: GroupRecord, key: bytes, payload: bytes, now: int, epoch: int
 ) -> int:
     """Store ``payload`` as the group's next message, and its dedup key; its sequence number."""
     seq = group.last_seq + 1
-    conn.execute(
+    tx.conn.execute(
         "INSERT INTO messages (group_id, seq, payload, received_at) VALUES (?, ?, ?, ?)",
         (group.group_id, seq, payload, now),
     )
-    conn.execute(
+    tx.conn.execute(
         "UPDATE groups SET epoch = ?, last_seq = ? WHERE group_id = ?",
         (epoch, seq, group.group_id),
     )
-    conn.execute(
+    tx.conn.execute(
         "INSERT INTO sends (idempotency_key, group_id, seq) VALUES (?, ?, ?)",
         (key, group.group_id, seq),
     )
+    tx.memo.put((_GROUP, group.group_id), replace(group, epoch=epoch, last_seq=seq))
     return seq
 
 
-def _active_roster(conn: sqlite3.Connection, group_id: bytes) -> list[bytes]:
-    rows = fetch_all(
-        conn, "SELECT device_id FROM roster WHERE group_id = ? AND until_seq IS NULL", (group_id,)
-    )
-    return [row[0] for row in rows]
+def _active_roster(tx: WriteTransaction, group_id: bytes) -> frozenset[bytes]:
+    """The devices on the group's roster now (every send notifies them)."""
+    roster: frozenset[bytes] | None = tx.memo.get((_ROSTER, group_id))
+    if roster is None:
+        rows = fetch_all(
+            tx.conn,
+            "SELECT device_id FROM roster WHERE group_id = ? AND until_seq IS NULL",
+            (group_id,),
+        )
+        roster = frozenset(row[0] for row in rows)
+        tx.memo.put((_ROSTER, group_id), roster)
+    return roster
+
+
+def forget_group(tx: WriteTransaction, group_id: bytes) -> None:
+    """Drop what the memo holds of a group whose rows an operation is about to change."""
+    tx.memo.forget((_GROUP, group_id))
+    tx.memo.forget((_ROSTER, group_id))
 
 
 def send_message(tx: WriteTransaction, request: SendRequest) -> SendResult:
@@ -91,24 +125,22 @@ def send_message(tx: WriteTransaction, request: SendRequest) -> SendResult:
     earlier = _earlier_send(conn, request.idempotency_key, request.group_id)
     if earlier is not None:
         return earlier
-    membership = membership_of(
-        fetch_one(conn, MEMBERSHIP_SELECT, (request.sender, request.group_id))
-    )
-    if not membership.active:
+    group = _group(tx, request.group_id)
+    if request.sender not in _active_roster(tx, request.group_id):
+        membership_of(fetch_one(conn, MEMBERSHIP_SELECT, (request.sender, request.group_id)))
         raise NotOnRosterError("the device was removed from this group")
-    group = membership.group
     if request.epoch != group.epoch:
         raise StaleEpochError(group.epoch)
     epoch = group.epoch + 1 if request.is_commit else group.epoch
     seq = _append_message(
-        conn, group, request.idempotency_key, request.payload, request.received_at, epoch
+        tx, group, request.idempotency_key, request.payload, request.received_at, epoch
     )
-    removed = _change_roster(conn, request, seq)
-    active = _active_roster(conn, request.group_id)
+    removed = _change_roster(tx, request, seq)
+    active = _active_roster(tx, request.group_id)
     if len(active) > request.max_roster:
         raise TooLargeError(f"a group's roster holds at most {request.max_roster} devices")
-    _declare_leaf_indexes(conn, request, set(active))
-    inbox = _deliver_welcome(conn, request, set(active))
+    _declare_leaf_indexes(conn, request, active)
+    inbox = _deliver_welcome(conn, request, active)
     return SendResult(
         seq=seq, epoch=epoch, duplicate=False, notify=(*active, *removed), inbox=inbox
     )
@@ -119,24 +151,21 @@ def send_external_proposal(tx: WriteTransaction, request: ExternalProposalReques
     earlier = _earlier_send(conn, request.idempotency_key, request.group_id)
     if earlier is not None:
         return earlier
-    row = fetch_one(
-        conn,
-        "SELECT group_id, epoch, last_seq, created_at FROM groups WHERE group_id = ?",
-        (request.group_id,),
-    )
-    if row is None:
-        raise NotFoundError("no such group")
-    group = group_record(row)
+    group = _group(tx, request.group_id)
     if request.epoch != group.epoch:
         raise StaleEpochError(group.epoch)
     seq = _append_message(
-        conn, group, request.idempotency_key, request.payload, request.received_at, group.epoch
+        tx, group, request.idempotency_key, request.payload, request.received_at, group.epoch
     )
-    active = _active_roster(conn, request.group_id)
+    active = _active_roster(tx, request.group_id)
     return SendResult(seq=seq, epoch=group.epoch, duplicate=False, notify=tuple(active))
 
 
-def _change_roster(conn: sqlite3.Connection, request: SendRequest, seq: int) -> tuple[bytes, ...]:
+def _change_roster(tx: WriteTransaction, request: SendRequest, seq: int) -> tuple[bytes, ...]:
+    if not request.roster_add and not request.roster_remove:
+        return ()
+    tx.memo.forget((_ROSTER, request.group_id))
+    conn = tx.conn
     removed: list[bytes] = []
     for device_id in request.roster_remove:
         cursor = conn.execute(
@@ -160,7 +189,7 @@ def _change_roster(conn: sqlite3.Connection, request: SendRequest, seq: int) -> 
 
 
 def _declare_leaf_indexes(
-    conn: sqlite3.Connection, request: SendRequest, active: set[bytes]
+    conn: sqlite3.Connection, request: SendRequest, active: frozenset[bytes]
 ) -> None:
     """Record the leaves a committer declares; a leaf declared for one device is no longer
     another's (the latest declaration wins, so the view never shows one leaf twice)."""
@@ -179,7 +208,7 @@ def _declare_leaf_indexes(
 
 
 def _deliver_welcome(
-    conn: sqlite3.Connection, request: SendRequest, active: set[bytes]
+    conn: sqlite3.Connection, request: SendRequest, active: frozenset[bytes]
 ) -> tuple[tuple[bytes, int], ...]:
     if request.welcome is None:
         return ()

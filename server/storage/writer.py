@@ -20,6 +20,12 @@ after-commit hooks, which run on the event loop.
 A failing operation undoes only its own statements; the batch still commits the others.
 If ``COMMIT`` fails (disk full, I/O error) every operation of the batch fails with
 :class:`~server.errors.StorageUnavailableError` and nothing of it is acknowledged.
+
+Operations may keep what they read or wrote in :class:`WriterMemo` (a group's epoch and
+roster, read by every send) so that the next one need not ask SQLite again: each SQLite
+call releases the GIL and must win it back from the event loop, so fewer calls per
+operation is what keeps the writer's latency low under load. Anything rolled back clears
+the memo whole, so it never holds a value the database does not.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -40,11 +46,41 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
+MEMO_ENTRIES = 4096
+
+
+class WriterMemo:
+    """Values that operations read or wrote in the open transaction, for later operations
+    of the same writer; used on the writer thread only, emptied when anything rolls back
+    and when it reaches ``max_entries`` (a bound, not an eviction policy: refilling is a
+    read each)."""
+
+    def __init__(self, max_entries: int = MEMO_ENTRIES) -> None:
+        self._max_entries = max_entries
+        self._entries: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable) -> Any:
+        return self._entries.get(key)
+
+    def put(self, key: Hashable, value: object) -> None:
+        if len(self._entries) >= self._max_entries and key not in self._entries:
+            self._entries.clear()
+        self._entries[key] = value
+
+    def forget(self, key: Hashable) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 @dataclass(slots=True)
 class WriteTransaction:
-    """What an operation gets: the connection inside the open batch, and commit hooks."""
+    """What an operation gets: the connection inside the open batch, the writer's memo,
+    and commit hooks."""
 
     conn: sqlite3.Connection
+    memo: WriterMemo = field(default_factory=WriterMemo)
     _hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def after_commit(self, hook: Callable[[], None]) -> None:
@@ -76,6 +112,7 @@ class GroupCommitWriter:
         self._queue: asyncio.Queue[_Queued | None] = asyncio.Queue()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-writer")
         self._task: asyncio.Task[None] | None = None
+        self._memo = WriterMemo()
         self._closing = False
         self.batches = 0  # committed batches, for tests and metrics
 
@@ -148,13 +185,14 @@ class GroupCommitWriter:
             outcomes = [self._run_one(op) for op in ops]
             self._conn.execute("COMMIT")
         except sqlite3.Error:
+            self._memo.clear()
             with contextlib.suppress(sqlite3.Error):  # no transaction was open
                 self._conn.execute("ROLLBACK")
             raise
         return outcomes
 
     def _run_one(self, op: WriteOp[Any]) -> _Outcome:
-        tx = WriteTransaction(self._conn)
+        tx = WriteTransaction(self._conn, self._memo)
         self._conn.execute("SAVEPOINT op")
         try:
             value = op(tx)
@@ -170,6 +208,7 @@ class GroupCommitWriter:
         return True, value, tx._hooks
 
     def _undo(self) -> None:
+        self._memo.clear()
         self._conn.execute("ROLLBACK TO op")
         self._conn.execute("RELEASE op")
 

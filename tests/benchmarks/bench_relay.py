@@ -3,10 +3,11 @@
 Run on demand, not by pytest::
 
     python -m tests.benchmarks.bench_relay [--out FILE.md] [--duration 10] [--rounds 2]
-        [--workers 2] [--idle-sockets 800] [--fanout-messages 100]
+        [--workers 2] [--idle-sockets 800] [--fanout-messages 100] [--access-log]
 
 Both servers run as processes of their own on free ports of 127.0.0.1 with temporary data
-directories: the relay exactly as ``casecircle server`` runs it (access log on; only the
+directories: the relay exactly as ``casecircle server`` runs it (access log off, its default, unless
+``--access-log``; only the
 per-device and per-address rate limits raised, so that 50 senders are not refused), and
 the baseline of :mod:`tests.benchmarks.baseline_server` (same SQLite settings: WAL,
 ``synchronous=FULL``, one writer with group commit). The load comes from ``--workers``
@@ -525,7 +526,8 @@ def render(report: Report) -> str:
         f" SQLite {sqlite3.sqlite_version}; {args.workers} load processes, {SENDERS} senders,"
         f" {args.rounds} round(s) of {args.warmup:g} s warm-up + {args.duration:g} s measured"
         " per server (sends/s: median of rounds; latencies: all rounds);"
-        f" {report.fanout_sent} fan-out messages, one every {FANOUT_INTERVAL * ms:.0f} ms.",
+        f" {report.fanout_sent} fan-out messages, one every {FANOUT_INTERVAL * ms:.0f} ms;"
+        f" relay access log {'on' if args.access_log else 'off (its default)'}.",
         "",
         "| measure | baseline | relay | relay / baseline | target | |",
         "| --- | ---: | ---: | ---: | --- | --- |",
@@ -551,7 +553,8 @@ def run(args: Any) -> str:
             relay = ServerProcess.start(
                 "relay", base,
                 ["client.cli", "server", "--config", str(base / "relay.toml"),
-                 "--root-key", root.public_key.hex()],
+                 "--root-key", root.public_key.hex(),
+                 *(["--access-log"] if args.access_log else [])],
             )  # fmt: skip
             servers.append(relay)
             baseline = ServerProcess.start("baseline", base, ["tests.benchmarks.baseline_server"])
@@ -581,6 +584,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="load processes (at least 2)")
     parser.add_argument("--idle-sockets", type=int, default=800, help="idle WebSockets opened")
     parser.add_argument("--fanout-messages", type=int, default=100, help="fan-out sends")
+    parser.add_argument("--access-log", action="store_true", help="run the relay with it on")
     args = parser.parse_args(argv)
     if args.workers < 2:
         parser.error("--workers must be at least 2")

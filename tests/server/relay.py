@@ -207,11 +207,20 @@ def b64(data: bytes) -> str:
 
 @asynccontextmanager
 async def running_relay(
-    data_dir: Path, *, limits: Limits = TEST_LIMITS, root: SigningKey | None = None
+    data_dir: Path,
+    *,
+    limits: Limits = TEST_LIMITS,
+    root: SigningKey | None = None,
+    access_log: bool = False,
 ) -> AsyncIterator[Relay]:
     root = root if root is not None else root_key()
     config = RelayConfig(
-        data_dir=data_dir, host="127.0.0.1", port=0, root_public_key=root.public_key, limits=limits
+        data_dir=data_dir,
+        host="127.0.0.1",
+        port=0,
+        root_public_key=root.public_key,
+        access_log=access_log,
+        limits=limits,
     )
     app = create_app(config)
     runner = make_runner(app)

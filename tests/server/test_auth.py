@@ -103,6 +103,19 @@ async def test_revoked_device_is_refused_everywhere(relay: Relay) -> None:
     assert (status, body["error"]) == (401, "device_refused")
 
 
+async def test_a_session_in_use_is_refused_once_its_device_is_revoked(relay: Relay) -> None:
+    client = await relay.enrol("alice")
+    for _ in range(2):  # the session is known to the relay's memory, not only its database
+        status, _ = await client.get("/v1/groups")
+        assert status == 200
+    status, _ = await relay.post(
+        "/v1/directory/revocations", {"revocation": relay.revocation(client)}
+    )
+    assert status == 201
+    status, body = await client.get("/v1/groups")
+    assert (status, body["error"]) == (401, "unauthorized")
+
+
 @pytest.mark.parametrize(
     "header",
     ["", "Bearer", "Bearer abc", "Basic dXNlcjpwYXNz", "Bearer " + "A" * 43, "Bearer " + "é" * 43],

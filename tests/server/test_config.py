@@ -28,11 +28,25 @@ def test_toml_file_with_overrides(tmp_path: Path) -> None:
     config = RelayConfig.from_file(path, data_dir=tmp_path, port=9001)
     assert (config.host, config.port, config.limits.max_fetch) == ("0.0.0.0", 9001, 7)
     assert config.root_public_key == bytes.fromhex(ROOT)
+    assert not config.access_log
+
+
+def test_the_access_log_is_turned_on_in_the_file_or_on_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "relay.toml"
+    path.write_text("access_log = true\n")
+    assert RelayConfig.from_file(path, data_dir=tmp_path).access_log
+    assert RelayConfig.from_mapping({}, data_dir=tmp_path, access_log=True).access_log
 
 
 @pytest.mark.parametrize(
     "text",
-    ["port = 'x'\n[limits]\nnope = 1\n", "colour = 1\n", "root_key = 'zz'\n", "[limits\n"],
+    [
+        "port = 'x'\n[limits]\nnope = 1\n",
+        "colour = 1\n",
+        "root_key = 'zz'\n",
+        "[limits\n",
+        "access_log = 'yes'\n",
+    ],
 )
 def test_bad_files_are_refused(tmp_path: Path, text: str) -> None:
     path = tmp_path / "relay.toml"

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from server.errors import ConflictError, EnrolmentDecidedError, StaleEpochError, TooLargeError
+from server.errors import (
+    ConflictError,
+    EnrolmentDecidedError,
+    NotOnRosterError,
+    StaleEpochError,
+    TooLargeError,
+)
 from server.storage.interface import EnrolmentStatus, NewDevice, SendRequest
 from server.storage.migrations import LATEST_VERSION, MIGRATIONS
 from server.storage.sqlite import SqliteRelayStorage, migrate
@@ -132,6 +138,46 @@ async def test_roster_size_is_bounded(tmp_path: Path) -> None:
         ok = dataclasses.replace(request, roster_add=tuple(others[:2]))
         assert (await storage.send(ok)).seq == 1
         assert len(await storage.roster(GROUP)) == 3
+    finally:
+        await storage.close()
+
+
+async def test_each_send_notifies_the_roster_as_it_is_after_every_change(tmp_path: Path) -> None:
+    storage = SqliteRelayStorage(tmp_path / "relay.db")
+    await storage.open()
+    try:
+        await storage.create_group(GROUP, DEVICE, 1)
+        others = [bytes([i]) * 16 for i in range(3)]
+
+        def insert_devices(tx: WriteTransaction) -> None:
+            for device in others:
+                tx.conn.execute(
+                    "INSERT INTO devices VALUES (?, ?, 1, ?, 0, 9, ?, 0, NULL, NULL)",
+                    (device, device, b"k", b"c"),
+                )
+
+        await storage.writer.submit(insert_devices)
+        added = await storage.send(
+            dataclasses.replace(send(b"a" * 32, commit=True), roster_add=tuple(others[:2]))
+        )
+        assert set(added.notify) == {DEVICE, *others[:2]}
+        too_many = dataclasses.replace(
+            send(b"b" * 32, epoch=1, commit=True), roster_add=(others[2],), max_roster=3
+        )
+        with pytest.raises(TooLargeError):  # undone: the roster it had staged must not leak
+            await storage.send(too_many)
+        message = await storage.send(send(b"c" * 32, epoch=1))
+        assert set(message.notify) == {DEVICE, *others[:2]}
+        removed = await storage.send(
+            dataclasses.replace(send(b"d" * 32, epoch=1, commit=True), roster_remove=(others[0],))
+        )
+        assert (removed.seq, removed.epoch, set(removed.notify)) == (3, 2, {DEVICE, *others[:2]})
+        with pytest.raises(NotOnRosterError):
+            await storage.send(dataclasses.replace(send(b"e" * 32, epoch=2), sender=others[0]))
+        with pytest.raises(StaleEpochError):
+            await storage.send(send(b"f" * 32, epoch=1))
+        last = await storage.send(send(b"g" * 32, epoch=2))
+        assert (last.seq, set(last.notify)) == (4, {DEVICE, others[1]})
     finally:
         await storage.close()
 
