@@ -245,7 +245,10 @@ class SignatureScheme:
         self._algorithm.check_public(bytes(data))
 
     def verify(self, public_key: bytes, message: bytes, signature: bytes) -> None:
-        """Raise ``InvalidKeyError`` (bad key) or ``InvalidSignatureError`` unless valid."""
+        """Raise ``InvalidKeyError`` (bad key) or ``InvalidSignatureError`` unless valid.
+
+        The public key is checked first, exactly as :meth:`validate_public_key` checks it,
+        so a caller that verifies need not validate the key separately."""
         self._algorithm.verify(bytes(public_key), bytes(message), bytes(signature))
 
 

@@ -17,8 +17,9 @@ Two kinds of enumeration appear on the wire, and they must be decoded differentl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from protocol.codec import Reader
 from protocol.errors import DecodeError
@@ -135,18 +136,33 @@ DEFAULT_EXTENSION_TYPES: frozenset[ExtensionType] = frozenset(ExtensionType)
 
 def closed(enum: type[E], value: int) -> E:
     """Interpret ``value`` in a closed enumeration, rejecting any value it does not name."""
-    try:
-        return enum(value)
-    except ValueError as exc:
-        raise DecodeError(f"unknown {enum.__name__} {value}") from exc
+    member = _members(enum).get(value)
+    if member is None:
+        raise DecodeError(f"unknown {enum.__name__} {value}")
+    return member
 
 
 def open_value(enum: type[E], value: int) -> int:
     """Interpret ``value`` in an open registry: the member if known, else the bare ``int``."""
-    try:
-        return enum(value)
-    except ValueError:
-        return value
+    return _members(enum).get(value, value)
+
+
+def open_values(enum: type[E], values: Iterable[int]) -> tuple[int, ...]:
+    """:func:`open_value` of each of ``values``."""
+    members = _members(enum)
+    return tuple([members.get(value, value) for value in values])
+
+
+_MEMBERS: dict[type[IntEnum], dict[int, IntEnum]] = {}
+
+
+def _members(enum: type[E]) -> dict[int, E]:
+    """The enumeration's members by value: what ``enum(value)`` finds, as one dict look-up
+    (decoding a tree looks up a few code points for each of its nodes)."""
+    table = _MEMBERS.get(enum)
+    if table is None:
+        table = _MEMBERS[enum] = {member.value: member for member in enum}
+    return cast(dict[int, E], table)
 
 
 def read_mls10(r: Reader) -> ProtocolVersion:

@@ -21,9 +21,11 @@ is the cipher suite's job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 from typing import Self
 
+from crypto.tls import opaque
 from protocol.codec import Reader, Struct, Writer
 from protocol.mls.constants import (
     CredentialType,
@@ -54,11 +56,7 @@ class Capabilities(Struct):
     credentials: tuple[int, ...] = ()
 
     def encode(self, w: Writer) -> None:
-        write_code_points(w, self.versions)
-        write_code_points(w, self.cipher_suites)
-        write_code_points(w, self.extensions)
-        write_code_points(w, self.proposals)
-        write_code_points(w, self.credentials)
+        w.fixed(_encoded_capabilities(self))
 
     @classmethod
     def decode(cls, r: Reader) -> Self:
@@ -69,6 +67,20 @@ class Capabilities(Struct):
             proposals=read_code_points(r, ProposalType),
             credentials=read_code_points(r, CredentialType),
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _encoded_capabilities(capabilities: Capabilities) -> bytes:
+    """The encoding of ``capabilities``, kept by value: the members of a group mostly run
+    the same few clients, so the leaves of a tree share a handful of these, and writing
+    the five lists is most of the cost of encoding a leaf."""
+    w = Writer()
+    write_code_points(w, capabilities.versions)
+    write_code_points(w, capabilities.cipher_suites)
+    write_code_points(w, capabilities.extensions)
+    write_code_points(w, capabilities.proposals)
+    write_code_points(w, capabilities.credentials)
+    return w.getvalue()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +112,10 @@ class LeafNode(Struct):
     parent_hash: bytes | None = None
     extensions: tuple[Extension, ...] = ()
     signature: bytes = b""
+    _content: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    """The encoding of every field but ``signature``, kept once written: a tree's leaves
+    are encoded for its tree hash, their signatures, and every Welcome, and the fields
+    never change (``dataclasses.replace`` makes a new leaf, without it)."""
 
     def __post_init__(self) -> None:
         source = LeafNodeSource(self.leaf_node_source)
@@ -108,21 +124,32 @@ class LeafNode(Struct):
         if (self.parent_hash is not None) != (source == LeafNodeSource.COMMIT):
             raise ValueError(f"parent_hash is for commit leaf nodes only, not {source.name}")
 
-    def _encode_content(self, w: Writer) -> None:
-        w.opaque(self.encryption_key)
-        w.opaque(self.signature_key)
-        self.credential.encode(w)
-        self.capabilities.encode(w)
-        w.uint8(self.leaf_node_source)
-        if self.lifetime is not None:
-            self.lifetime.encode(w)
-        if self.parent_hash is not None:
-            w.opaque(self.parent_hash)
-        write_extensions(w, self.extensions)
+    def _encoded_content(self) -> bytes:
+        """The fields up to, not including, ``signature``: the common head of the leaf's
+        encoding and of its ``LeafNodeTBS``."""
+        content = self._content
+        if content is None:
+            w = Writer()
+            w.opaque(self.encryption_key)
+            w.opaque(self.signature_key)
+            self.credential.encode(w)
+            self.capabilities.encode(w)
+            w.uint8(self.leaf_node_source)
+            if self.lifetime is not None:
+                self.lifetime.encode(w)
+            if self.parent_hash is not None:
+                w.opaque(self.parent_hash)
+            write_extensions(w, self.extensions)
+            content = w.getvalue()
+            object.__setattr__(self, "_content", content)
+        return content
 
     def encode(self, w: Writer) -> None:
-        self._encode_content(w)
+        w.fixed(self._encoded_content())
         w.opaque(self.signature)
+
+    def to_bytes(self) -> bytes:
+        return self._encoded_content() + opaque(self.signature)
 
     @classmethod
     def decode(cls, r: Reader) -> Self:
@@ -156,7 +183,7 @@ class LeafNode(Struct):
             needs = "needs" if in_group else "takes no"
             raise ValueError(f"the TBS of this leaf node {needs} group_id and leaf_index")
         w = Writer()
-        self._encode_content(w)
+        w.fixed(self._encoded_content())
         if group_id is not None and leaf_index is not None:
             w.opaque(group_id)
             w.uint32(leaf_index)

@@ -24,10 +24,8 @@ from __future__ import annotations
 import dataclasses
 
 from crypto.suites import CipherSuite
-from protocol.codec import Writer
+from crypto.tls import opaque
 from protocol.errors import ValidationError
-from protocol.mls.constants import LeafNodeSource
-from protocol.mls.leaf_node import LeafNode
 from protocol.mls.ratchet_tree import RatchetTree
 from protocol.mls.tree_hash import subtree_hash, tree_hashes
 from protocol.mls.tree_math import is_in_subtree, leaf_to_node, left, right
@@ -44,11 +42,7 @@ def parent_hash(
     suite: CipherSuite, encryption_key: bytes, parent_hash_field: bytes, sibling_hash: bytes
 ) -> bytes:
     """Hash of ``ParentHashInput`` (§7.9)."""
-    w = Writer()
-    w.opaque(encryption_key)
-    w.opaque(parent_hash_field)
-    w.opaque(sibling_hash)
-    return suite.hash(w.getvalue())
+    return suite.hash(opaque(encryption_key) + opaque(parent_hash_field) + opaque(sibling_hash))
 
 
 def original_sibling_tree_hash(
@@ -63,11 +57,7 @@ def original_sibling_tree_hash(
     ``hashes`` are the current tree hashes (from :func:`tree_hashes`), reused when none of
     the parent's unmerged leaves lies under ``sibling``.
     """
-    node = _parent(tree, parent)
-    unmerged = [u for u in node.unmerged_leaves if is_in_subtree(leaf_to_node(u), sibling)]
-    if not unmerged and hashes is not None:
-        return hashes[sibling]
-    return subtree_hash(suite, tree, sibling, without_leaves=unmerged)
+    return _original_sibling_tree_hash(suite, tree, _parent(tree, parent), sibling, hashes)
 
 
 def node_parent_hash(
@@ -78,9 +68,7 @@ def node_parent_hash(
     hashes: tuple[bytes, ...] | None = None,
 ) -> bytes:
     """The parent hash of the non-blank ``parent`` with copath child ``sibling``."""
-    node = _parent(tree, parent)
-    original = original_sibling_tree_hash(suite, tree, parent, sibling, hashes)
-    return parent_hash(suite, node.encryption_key, node.parent_hash, original)
+    return _node_parent_hash(suite, tree, _parent(tree, parent), sibling, hashes)
 
 
 def verify_parent_hashes(suite: CipherSuite, tree: RatchetTree) -> None:
@@ -92,32 +80,69 @@ def verify_parent_hashes(suite: CipherSuite, tree: RatchetTree) -> None:
     hashes = tree_hashes(suite, tree)
     for index, node in tree.parents():
         low, high = left(index), right(index)
-        vouchers = _vouchers(tree, node, low, node_parent_hash(suite, tree, index, high, hashes))
-        vouchers += _vouchers(tree, node, high, node_parent_hash(suite, tree, index, low, hashes))
+        vouchers = _vouchers(suite, tree, node, low, high, hashes)
+        vouchers += _vouchers(suite, tree, node, high, low, hashes)
         if vouchers != 1:
             raise ParentHashError(
                 f"parent node {index} is vouched for by {vouchers} nodes below it, not one"
             )
 
 
-def _vouchers(tree: RatchetTree, parent: ParentNode, child: int, expected: bytes) -> int:
+def _vouchers(
+    suite: CipherSuite,
+    tree: RatchetTree,
+    parent: ParentNode,
+    child: int,
+    sibling: int,
+    hashes: tuple[bytes, ...],
+) -> int:
     """How many nodes D under ``child`` have a parent hash valid with respect to ``parent``:
-    D.parent_hash is ``expected`` and the rest of child's resolution is exactly the
-    parent's unmerged leaves under ``child``."""
+    D.parent_hash is the parent's hash with copath child ``sibling``, and the rest of
+    child's resolution is exactly the parent's unmerged leaves under ``child``."""
     resolution = tree.resolution(child)
-    unmerged = {
-        leaf_to_node(leaf)
-        for leaf in parent.unmerged_leaves
-        if is_in_subtree(leaf_to_node(leaf), child)
-    }
+    expected: bytes | None = None  # computed once some node there carries a parent hash
     count = 0
     for candidate in resolution:
-        if _parent_hash_field(tree, candidate) != expected:
+        field = _parent_hash_field(tree, candidate)
+        if field is None:
+            continue
+        if expected is None:
+            expected = _node_parent_hash(suite, tree, parent, sibling, hashes)
+        if field != expected:
             continue  # the common case: no need to look at the rest of a large resolution
+        unmerged = {
+            leaf_to_node(leaf)
+            for leaf in parent.unmerged_leaves
+            if is_in_subtree(leaf_to_node(leaf), child)
+        }
         rest = [node for node in resolution if node != candidate]
         if len(rest) == len(unmerged) and set(rest) == unmerged:
             count += 1
     return count
+
+
+def _original_sibling_tree_hash(
+    suite: CipherSuite,
+    tree: RatchetTree,
+    parent: ParentNode,
+    sibling: int,
+    hashes: tuple[bytes, ...] | None,
+) -> bytes:
+    unmerged = [u for u in parent.unmerged_leaves if is_in_subtree(leaf_to_node(u), sibling)]
+    if not unmerged and hashes is not None:
+        return hashes[sibling]
+    return subtree_hash(suite, tree, sibling, without_leaves=unmerged)
+
+
+def _node_parent_hash(
+    suite: CipherSuite,
+    tree: RatchetTree,
+    parent: ParentNode,
+    sibling: int,
+    hashes: tuple[bytes, ...] | None,
+) -> bytes:
+    original = _original_sibling_tree_hash(suite, tree, parent, sibling, hashes)
+    return parent_hash(suite, parent.encryption_key, parent.parent_hash, original)
 
 
 def apply_path_parent_hashes(suite: CipherSuite, tree: RatchetTree, leaf_index: int) -> bytes:
@@ -144,12 +169,11 @@ def merge_path_parent_hashes(suite: CipherSuite, tree: RatchetTree, leaf_index: 
 
 
 def _parent_hash_field(tree: RatchetTree, index: int) -> bytes | None:
+    """The node's parent_hash field; ``None`` for a blank node and for a leaf not from a
+    commit (a :class:`~protocol.mls.leaf_node.LeafNode` of any other source is built with
+    ``parent_hash=None``, and one from a commit cannot be)."""
     node = tree.node(index)
-    if isinstance(node, ParentNode):
-        return node.parent_hash
-    if isinstance(node, LeafNode) and node.leaf_node_source == LeafNodeSource.COMMIT:
-        return node.parent_hash
-    return None
+    return None if node is None else node.parent_hash
 
 
 def _parent(tree: RatchetTree, index: int) -> ParentNode:

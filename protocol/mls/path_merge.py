@@ -25,11 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from crypto.suites import CipherSuite
-from protocol.codec import Struct, Writer
-from protocol.mls.constants import NodeType
 from protocol.mls.parent_hash import parent_hash
 from protocol.mls.ratchet_tree import RatchetTree
-from protocol.mls.tree_hash import subtree_hash
+from protocol.mls.tree_hash import parent_tree_hash, subtree_hash
 from protocol.mls.tree_keys import TreeKemError
 from protocol.mls.tree_math import copath, direct_path, leaf_to_node, sibling
 from protocol.mls.tree_nodes import ParentNode, UpdatePath
@@ -58,7 +56,7 @@ class MergedPath:
         for above in direct_path(node, tree.leaf_count):
             other = self.copath_hashes[sibling(node, tree.leaf_count)]
             low, high = (current, other) if node < above else (other, current)
-            current = _parent_tree_hash(suite, tree.parent_node(above), low, high)
+            current = parent_tree_hash(suite, tree.parent_node(above), low, high)
             node = above
         return current
 
@@ -98,15 +96,3 @@ def check_fresh_path_keys(tree: RatchetTree, update_path: UpdatePath) -> None:
     for index, node in enumerate(tree.nodes):
         if node is not None and node.encryption_key in fresh:
             raise PathKeyReuseError(f"an UpdatePath key is already used by node {index}")
-
-
-def _parent_tree_hash(
-    suite: CipherSuite, node: ParentNode | None, left_hash: bytes, right_hash: bytes
-) -> bytes:
-    """Hash of ``TreeHashInput`` for a parent position (§7.8), from its children's hashes."""
-    w = Writer()
-    w.uint8(NodeType.PARENT)
-    w.optional(node, Struct.write)
-    w.opaque(left_hash)
-    w.opaque(right_hash)
-    return suite.hash(w.getvalue())

@@ -22,11 +22,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
+from crypto.tls import opaque
 from protocol.codec import Reader, Struct, Writer
 from protocol.errors import DecodeError
 from protocol.mls.constants import ExtensionType, NodeType, closed
 from protocol.mls.extensions import ExtensionPayload
 from protocol.mls.leaf_node import LeafNode
+
+_EMPTY_VECTOR = b"\x00"  # a vector's length when it holds nothing
 
 
 def _write_uint32(w: Writer, value: int) -> None:
@@ -46,9 +49,18 @@ class ParentNode(Struct):
     unmerged_leaves: tuple[int, ...] = ()
 
     def encode(self, w: Writer) -> None:
-        w.opaque(self.encryption_key)
-        w.opaque(self.parent_hash)
-        w.vector(self.unmerged_leaves, _write_uint32)
+        w.fixed(self.to_bytes())
+
+    def to_bytes(self) -> bytes:
+        """The encoding, joined in one step: every parent of a tree is encoded for the
+        tree hash and for each Welcome, so the writer's per-field calls add up."""
+        if self.unmerged_leaves:
+            unmerged = Writer()
+            unmerged.vector(self.unmerged_leaves, _write_uint32)
+            leaves = unmerged.getvalue()
+        else:
+            leaves = _EMPTY_VECTOR
+        return opaque(self.encryption_key) + opaque(self.parent_hash) + leaves
 
     @classmethod
     def decode(cls, r: Reader) -> Self:
@@ -68,6 +80,11 @@ _NODE_DECODERS: dict[NodeType, Callable[[Reader], Node]] = {
 }
 
 
+_PRESENT_NODE: dict[type[Struct], bytes] = {
+    kind: bytes([1, code]) for kind, code in _NODE_TYPES.items()
+}  # optional<Node> present (1), then the node type
+
+
 def node_type(node: Node) -> NodeType:
     return _NODE_TYPES[type(node)]
 
@@ -83,13 +100,11 @@ def read_node(r: Reader) -> Node:
     return _NODE_DECODERS[closed(NodeType, r.uint8())](r)
 
 
-def _write_optional_node(w: Writer, node: Node | None) -> None:
-    # ``optional<Node>``, spelt out: Writer.optional cannot infer the union's item type.
+def _optional_node_bytes(node: Node | None) -> bytes:
+    """``optional<Node>``: absent, or present with the node type, then the node."""
     if node is None:
-        w.uint8(0)
-    else:
-        w.uint8(1)
-        write_node(w, node)
+        return b"\x00"
+    return _PRESENT_NODE[type(node)] + node.to_bytes()
 
 
 def _read_optional_node(r: Reader) -> Node | None:
@@ -97,9 +112,12 @@ def _read_optional_node(r: Reader) -> Node | None:
 
 
 def write_ratchet_tree(w: Writer, nodes: Sequence[Node | None]) -> None:
-    """Write ``optional<Node> ratchet_tree<V>``; trailing blank nodes must already be gone."""
+    """Write ``optional<Node> ratchet_tree<V>``; trailing blank nodes must already be gone.
+
+    The vector's items are joined from each node's bytes (a leaf keeps its own), not
+    written field by field: a Welcome carries the whole tree."""
     _check_tree_shape(nodes, ValueError)
-    w.vector(nodes, _write_optional_node)
+    w.opaque(b"".join([_optional_node_bytes(node) for node in nodes]))
 
 
 def read_ratchet_tree(r: Reader) -> tuple[Node | None, ...]:

@@ -223,9 +223,12 @@ class LongLivedGroup:
         )
         return context, secrets, interim
 
-    def member(self, leaf_index: int) -> Group:
-        """The group as the member at ``leaf_index`` holds it: the keys of its direct path."""
-        tree = self.tree()
+    def member(self, leaf_index: int, *, reread: bool = False) -> Group:
+        """The group as the member at ``leaf_index`` holds it: the keys of its direct path.
+
+        With ``reread`` its tree is decoded from the tree's encoding, as from storage: new
+        node objects, with nothing derived from them yet (leaf encodings included)."""
+        tree = RatchetTree.from_bytes(self.tree().to_bytes()) if reread else self.tree()
         node = 2 * leaf_index
         held = {node: self.private_keys[node]}
         for above in direct_path(node, tree.leaf_count):
@@ -335,9 +338,10 @@ def run_size(suite: CipherSuite, size: int, repeat: int, profile: str | None = N
 
 def measure_just_loaded(run: SizeRun, built: LongLivedGroup, rng: DeterministicRandom) -> None:
     """A Remove committed and processed by members whose state was just built, as after
-    loading it from storage: the tree hashes are not known yet, so the first commit hashes
-    the whole tree once."""
-    committer, receiver = built.member(COMMITTER), built.member(RECEIVER)
+    loading it from storage: the tree is read from its encoding and its tree hashes are
+    not known yet, so the first commit hashes the whole tree once."""
+    committer = built.member(COMMITTER, reread=True)
+    receiver = built.member(RECEIVER, reread=True)
     elapsed, pending = timed(lambda: committer.commit(rng, NOW, remove=(run.size // 2,)))
     run.record("remove_commit_loaded", elapsed)
     elapsed, processed = timed(lambda: receiver.process(pending.message, NOW))

@@ -110,3 +110,24 @@ def test_truncated_leaf_node_is_refused() -> None:
     for cut in (1, 40, len(encoded) // 2, len(encoded) - 1):
         with pytest.raises(DecodeError):
             LeafNode.from_bytes(encoded[:cut])
+
+
+def test_a_changed_copy_is_encoded_afresh() -> None:
+    """A leaf keeps its own encoding once written; a copy with other fields has its own."""
+    leaf = leaf_node(LeafNodeSource.COMMIT)
+    first = leaf.to_bytes()
+    assert leaf.to_bytes() == first
+    tbs = leaf.tbs(b"group", 3)
+    for changes in (
+        {"encryption_key": b"F" * 32},
+        {"capabilities": dataclasses.replace(capabilities(), credentials=(1, 2))},
+        {"parent_hash": b"Q" * 32},
+        {"signature": b"s" * 64},
+    ):
+        changed = dataclasses.replace(leaf, **changes)
+        assert changed != leaf
+        assert changed.to_bytes() != first
+        assert LeafNode.from_bytes(changed.to_bytes()) == changed
+        assert (changed.tbs(b"group", 3) == tbs) == ("signature" in changes)
+    assert leaf.to_bytes() == first
+    assert hash(leaf) == hash(LeafNode.from_bytes(first))

@@ -85,6 +85,30 @@ def test_invalid_signature_key_is_refused(tree: RatchetTree) -> None:
         )
 
 
+ED25519_IDENTITY = bytes.fromhex("01" + "00" * 31)
+ED25519_MIXED_ORDER = bytes.fromhex(
+    "71a60f65bf22924dd7022840f44464f6b85776ea02e53ccdbad8e7c994f5f7f3"
+)  # a key of the prime-order subgroup plus a point of order 8: on the curve, outside it
+
+
+@pytest.mark.parametrize(
+    "signature_key", [ED25519_IDENTITY, ED25519_MIXED_ORDER], ids=["identity", "mixed order"]
+)
+def test_a_weak_signature_key_is_a_key_error_in_full_validation(
+    tree: RatchetTree, signature_key: bytes
+) -> None:
+    """validate_leaf_node checks the signature key once, as part of verifying the
+    signature; a key outside the prime-order subgroup is still refused as a key."""
+    leaf = dataclasses.replace(tree.member(2), signature_key=signature_key)
+    with pytest.raises(LeafKeyError, match="signature_key of leaf 2") as caught:
+        validate_leaf_node(
+            SUITE, leaf, source=LeafNodeSource.COMMIT, now=NOW, group_id=GROUP_ID, leaf_index=2
+        )
+    assert isinstance(caught.value.__cause__, InvalidKeyError)
+    with pytest.raises(LeafKeyError, match="signature_key of leaf 2"):
+        check_leaf_keys(SUITE, leaf, 2)
+
+
 def test_keys_of_another_suite_are_refused(tree: RatchetTree) -> None:
     leaf = tree.member(0)
     with pytest.raises(LeafKeyError, match="encryption_key"):

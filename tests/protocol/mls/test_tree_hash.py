@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from crypto.suites import CipherSuite, cipher_suite
@@ -123,3 +125,38 @@ def test_a_changed_tree_has_a_different_hash() -> None:
     with pytest.raises(TreeHashMismatchError) as caught:
         check_tree_hash(SUITE, tree, expected)
     assert caught.value.code == "tree_hash"
+
+
+def hash_without_by_definition(
+    suite: CipherSuite, tree: RatchetTree, head: int, without: set[int]
+) -> bytes:
+    """§7.9 spelt out: blank the leaves, drop them from every unmerged list, hash afresh."""
+    nodes = list(tree.nodes)
+    for index, node in enumerate(nodes):
+        if index % 2 == 0 and index // 2 in without:
+            nodes[index] = None
+        elif isinstance(node, ParentNode):
+            kept = tuple(leaf for leaf in node.unmerged_leaves if leaf not in without)
+            nodes[index] = dataclasses.replace(node, unmerged_leaves=kept)
+    return tree_hashes(suite, RatchetTree(nodes))[head]
+
+
+def test_hash_without_leaves_reuses_only_untouched_subtrees() -> None:
+    builder = TreeBuilder("without leaves")
+    tree = builder.group(11, committer=4)  # 16 leaves, 5 of them blank
+    for name in ("late 1", "late 2", "late 3"):
+        tree.add_leaf(builder.key_package_leaf(name))  # leaves 11, 12, 13, unmerged above
+    # A tree being checked may list an unmerged leaf at a parent that is not above it:
+    # leaving that leaf out changes the parent too, wherever it is.
+    odd = tree.copy()
+    node = odd.parent_node(9)  # above leaves 4 and 5
+    assert node is not None
+    odd.set_parent(9, dataclasses.replace(node, unmerged_leaves=(*node.unmerged_leaves, 12)))
+    for candidate in (tree, odd):
+        tree_hashes(SUITE, candidate)  # every plain hash cached, as when checking a tree
+        for head in range(candidate.node_count):
+            for without in ({11}, {12, 13}, {11, 12, 13}, {0, 12}, {40}):
+                expected = hash_without_by_definition(SUITE, candidate, head, without)
+                got = subtree_hash(SUITE, candidate, head, without_leaves=without)
+                assert got == expected, (head, without)
+        assert tree_hashes(SUITE, candidate) == uncached_hashes(SUITE, candidate)
