@@ -194,8 +194,12 @@ async def fetch(request: web.Request) -> web.Response:
     group_id = path_id(request, "group_id")
     after = query_int(request, "after", 0, _NO_LIMIT)
     limit = query_int(request, "limit", limits.max_fetch, limits.max_fetch) or 1
-    membership = await storage.membership(group_id, request[DEVICE].device_id)
+    device_id = request[DEVICE].device_id
+    await storage.membership(group_id, device_id)  # refuses strangers before any read
     messages = await storage.messages(group_id, after, limit)
+    # read again after the messages: the head announced is never below what is delivered,
+    # and a removal committed meanwhile already bounds what this answer gives
+    membership = await storage.membership(group_id, device_id)
     if membership.until_seq is not None:
         messages = [m for m in messages if m.seq <= membership.until_seq]
     return web.json_response(

@@ -7,6 +7,8 @@ import base64
 import pytest
 
 from protocol.mls.events import ApplicationMessage
+from server.keys import STORAGE
+from server.storage.interface import StoredMessage
 from tests.protocol.mls.group_devices import NOW
 from tests.server.relay import Relay, RelayClient, RelayEndpoint, b64
 
@@ -66,6 +68,26 @@ async def test_create_send_fetch(relay: Relay) -> None:
     (event,) = processed.events
     assert isinstance(event, ApplicationMessage)
     assert event.data == b"case note"
+
+
+async def test_a_fetch_never_announces_a_head_below_what_it_delivers(
+    relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = await group_of(relay, "alice", "bob")
+    assert alice.mls.group is not None
+    storage = relay.app[STORAGE]
+    read_messages = storage.messages
+
+    async def a_send_lands_first(group_id: bytes, after: int, limit: int) -> list[StoredMessage]:
+        status, _ = await alice.send(GROUP, alice.mls.group.protect(b"late", alice.mls.rng))
+        assert status == 201
+        return await read_messages(group_id, after, limit)
+
+    monkeypatch.setattr(storage, "messages", a_send_lands_first)
+    status, body = await bob.get(f"/v1/groups/{GROUP.hex()}/messages?after=1")
+    assert status == 200
+    assert [m["seq"] for m in body["messages"]] == [2]
+    assert body["last_seq"] == 2
 
 
 async def test_welcome_lands_in_the_inbox(relay: Relay) -> None:
