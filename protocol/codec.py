@@ -40,11 +40,12 @@ class Reader:
         return self._end - self._pos
 
     def _take(self, n: int) -> bytes:
-        if n < 0 or n > self.remaining:
+        pos = self._pos
+        end = pos + n
+        if n < 0 or end > self._end:
             raise DecodeError(f"truncated: need {n} bytes, {self.remaining} left")
-        chunk = self._data[self._pos : self._pos + n]
-        self._pos += n
-        return chunk
+        self._pos = end
+        return self._data[pos:end]
 
     def uint(self, size: int) -> int:
         return int.from_bytes(self._take(size), "big")
@@ -57,7 +58,12 @@ class Reader:
         return self._data[pos]
 
     def uint16(self) -> int:
-        return self.uint(2)
+        pos = self._pos
+        if pos + 2 > self._end:
+            raise DecodeError(f"truncated: need 2 bytes, {self.remaining} left")
+        self._pos = pos + 2
+        data = self._data
+        return (data[pos] << 8) | data[pos + 1]
 
     def uint32(self) -> int:
         return self.uint(4)

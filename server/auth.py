@@ -47,6 +47,7 @@ from server.storage.interface import DeviceRecord, RelayStorage
 
 NONCE_SIZE = 32
 TOKEN_SIZE = 32
+MAX_REMEMBERED_BEARERS = 65_536
 
 
 def token_hash(token: bytes) -> bytes:
@@ -118,6 +119,7 @@ class Authenticator:
         self._max_challenges = max_challenges
         self._session_ttl = session_ttl
         self._challenges: dict[bytes, Challenge] = {}
+        self._bearer_hashes: dict[str, bytes] = {}
 
     @property
     def relay_public_key(self) -> bytes:
@@ -182,13 +184,24 @@ class Authenticator:
 
     async def authenticate(self, bearer: str, now: int) -> DeviceRecord:
         """The device a bearer token belongs to; every check is redone on each request."""
-        found = await self._storage.session_device(token_hash(decode_token(bearer)))
+        found = await self._storage.session_device(self._hash_of(bearer))
         if found is None:
             raise UnauthorizedError("unknown session token")
         session, device = found
         if now > session.expires_at:
             raise SessionExpiredError("the session expired; log in again")
         return self._usable(device, now)
+
+    def _hash_of(self, bearer: str) -> bytes:
+        """SHA-256 of the token a bearer string encodes, remembered (bounded): the mapping
+        never changes, and a device sends the same bearer with each of its requests."""
+        hashed = self._bearer_hashes.get(bearer)
+        if hashed is None:
+            hashed = token_hash(decode_token(bearer))
+            if len(self._bearer_hashes) >= MAX_REMEMBERED_BEARERS:
+                self._bearer_hashes.clear()
+            self._bearer_hashes[bearer] = hashed
+        return hashed
 
     def _forget_expired(self, now: int) -> None:
         for nonce in [n for n, c in self._challenges.items() if c.expires_at < now]:

@@ -33,6 +33,9 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_JSON = json.JSONDecoder(parse_constant=_no_constants)  # NaN and Infinity are not JSON
+
+
 async def read_body(request: web.Request, max_size: int, timeout: float) -> bytes:
     """The whole body, at most ``max_size`` bytes, received within ``timeout`` seconds.
 
@@ -64,7 +67,7 @@ async def read_json(request: web.Request, max_size: int, timeout: float) -> Json
         raise BadRequestError("the body must be application/json")
     body = await read_body(request, max_size, timeout)
     try:
-        value = json.loads(body, parse_constant=_no_constants)
+        value = _JSON.decode(body.decode("utf-8"))
     except (ValueError, RecursionError):
         raise MalformedJsonError("the body is not valid JSON") from None
     if not isinstance(value, dict):
