@@ -74,12 +74,13 @@ async def test_a_fetch_never_announces_a_head_below_what_it_delivers(
     relay: Relay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alice, bob = await group_of(relay, "alice", "bob")
-    assert alice.mls.group is not None
+    group = alice.mls.group
+    assert group is not None
     storage = relay.app[STORAGE]
     read_messages = storage.messages
 
     async def a_send_lands_first(group_id: bytes, after: int, limit: int) -> list[StoredMessage]:
-        status, _ = await alice.send(GROUP, alice.mls.group.protect(b"late", alice.mls.rng))
+        status, _ = await alice.send(GROUP, group.protect(b"late", alice.mls.rng))
         assert status == 201
         return await read_messages(group_id, after, limit)
 
