@@ -33,5 +33,9 @@ bench: $(STAMP)
 bench-relay: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_relay
 
+.PHONY: bench-notes
+bench-notes: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.bench_notes
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

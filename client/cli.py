@@ -1,4 +1,9 @@
-"""The ``casecircle`` command line: a thin shell over the client library and the runners."""
+"""The ``casecircle`` command line: a thin shell over the client library and the runners.
+
+Client commands (a member's at the top level, the coordinator's under ``coordinator``)
+end in one way on failure: ``casecircle: <code>: <message>`` on the error stream and a
+non-zero exit status (:mod:`client.cli_session`), never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ import os
 import sys
 from pathlib import Path
 
+from client import cli_coordinator, cli_member, cli_notes
+from client.cli_session import EXIT_INTERRUPTED, ClientSettings, Console, report
+from crypto.errors import CasecircleError
 from protocol.mls.vectors import cli as vectors_cli
 from server import cli as server_cli
 
@@ -69,12 +77,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the relay's and the profiles' data here (default: a temporary directory)",
     )
     demo.set_defaults(handler=_run_demo)
+    cli_member.add_parsers(commands)
+    cli_notes.add_parsers(commands)
+    cli_coordinator.add_parser(commands)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    console: Console | None = None,
+    settings: ClientSettings | None = None,
+) -> int:
+    """Run one command. ``console`` and ``settings`` are for tests: other streams, and
+    Argon2id costs below the production floor (never reachable from the command line)."""
     args = build_parser().parse_args(argv)
-    code: int = args.handler(args)
+    args.console = console if console is not None else Console()
+    args.settings = settings if settings is not None else ClientSettings()
+    try:
+        code: int = args.handler(args)
+    except CasecircleError as exc:
+        return report(args.console, exc)
+    except KeyboardInterrupt:
+        args.console.tell("casecircle: interrupted")
+        return EXIT_INTERRUPTED
     return code
 
 

@@ -16,6 +16,7 @@ Files in the coordinator's profile directory, besides the device profile::
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Self
@@ -23,8 +24,9 @@ from typing import Self
 import aiohttp
 
 from client.device import Device
+from client.directory import Directory, IssuedDevice
 from client.keystore_payload import DeviceIdentity
-from client.profile import Profile, UnlockedProfile, _replace_durably
+from client.profile import Profile, ProfileIOError, UnlockedProfile, _replace_durably
 from client.random import SystemRandom
 from client.relay_api import RelayApi
 from client.sealed_fields import FieldSealer, row_key
@@ -39,6 +41,7 @@ from protocol.directory import (
     DeviceCredential,
     Revocation,
     RevocationReason,
+    check_device_credential,
     platform_fingerprint,
     sign_device_credential,
     sign_revocation,
@@ -115,7 +118,10 @@ def create_root(
 
     The relay is started with this public key; then :func:`register_coordinator`."""
     root_dir = profile.layout.root
-    root_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        root_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProfileIOError(f"{root_dir} could not be created") from exc
     path = root_dir / ROOT_FILE
     if path.exists():
         raise CoordinatorError("this directory already holds a platform root")
@@ -202,6 +208,49 @@ class Approval:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class PendingRequest:
+    """A device's request waiting at the relay; ``invite`` is ours, or ``None`` for an
+    invite id this coordinator never issued (another coordinator's, or a guess)."""
+
+    invite_id: bytes
+    device_id: bytes
+    received_at: int
+    invite: InviteRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    """One member as the log shows them: the names of their latest credential, and every
+    device ever issued to them, in log order."""
+
+    member_id: bytes
+    display_name: str
+    organisation: str
+    role: str
+    devices: tuple[IssuedDevice, ...]
+
+
+def members_in_log(directory: Directory) -> list[MemberRecord]:
+    """Every member the replayed log knows, in the order they first appear."""
+    by_member: dict[bytes, list[IssuedDevice]] = {}
+    for issued in directory.devices():
+        by_member.setdefault(issued.credential.member_id, []).append(issued)
+    records = []
+    for member_id, devices in by_member.items():
+        latest = devices[-1].credential
+        records.append(
+            MemberRecord(
+                member_id=member_id,
+                display_name=latest.display_name,
+                organisation=latest.organisation,
+                role=latest.role,
+                devices=tuple(devices),
+            )
+        )
+    return records
+
+
 class Coordinator(Device):
     """The coordinator's device, with access to the root key while it is open."""
 
@@ -258,7 +307,9 @@ class Coordinator(Device):
             credential_days=credential_days,
         )
         # The directory's field rules run now, so a bad name fails here and not at approval.
-        self._credential_for(record, b"\0" * ID_SIZE, self.root.public_key, now)
+        check_device_credential(
+            self._credential_for(record, b"\0" * ID_SIZE, self.root.public_key, now)
+        )
         self._save_invites([*self.invites(), record])
         return record
 
@@ -279,9 +330,20 @@ class Coordinator(Device):
             invite_id=record.code.invite_id,
         )
 
-    async def process_enrolments(self) -> list[Approval]:
-        """Check every pending request against its invite; approve the good ones (issue and
-        log the credential) and reject the rest."""
+    async def pending_requests(self) -> list[PendingRequest]:
+        """Every request waiting at the relay, with the invite of ours it names (read-only)."""
+        invites = {r.code.invite_id: r for r in self.invites()}
+        return [
+            PendingRequest(invite_id, device_id, received_at, invites.get(invite_id))
+            for invite_id, device_id, _, received_at in await self.api.pending_enrolments()
+        ]
+
+    async def process_enrolments(
+        self, invite_ids: Collection[bytes] | None = None
+    ) -> list[Approval]:
+        """Check every pending request against its invite (or only those under
+        ``invite_ids``); approve the good ones (issue and log the credential) and reject the
+        rest."""
         invites = {r.code.invite_id: r for r in self.invites()}
         results: list[Approval] = []
         now = self.clock()
@@ -290,6 +352,8 @@ class Coordinator(Device):
             record = invites.get(invite_id)
             if record is None:
                 continue  # another coordinator's invite, or a guess: leave it
+            if invite_ids is not None and invite_id not in invite_ids:
+                continue
             try:
                 if record.device_id:
                     raise CoordinatorError("this invite was used already")
@@ -313,7 +377,7 @@ class Coordinator(Device):
             results.append(Approval(record, device_id, True, "approved"))
         if changed:
             self._save_invites(list(invites.values()))
-            await self.directory.refresh(self.api, self.store)
+            await self.refresh_directory()
         return results
 
     # --- revocation ---------------------------------------------------------------------
@@ -335,7 +399,7 @@ class Coordinator(Device):
             reason=reason,
         )
         index = await self.api.publish_revocation(sign_revocation(self.root, revocation).to_bytes())
-        await self.directory.refresh(self.api, self.store)
+        await self.refresh_directory()
         await self.propose_removals()
         return index
 

@@ -12,11 +12,11 @@ import aiohttp
 from client.directory import Directory
 from client.profile import UnlockedProfile
 from client.random import SystemRandom
-from client.relay_api import RelayApi
+from client.relay_api import RelayApi, RelayUnavailableError
 from client.store import LocalStore
 from crypto.errors import CasecircleError
 from crypto.random import RandomSource
-from protocol.directory import DeviceCredential
+from protocol.directory import DeviceCredential, Revocation
 from protocol.errors import ValidationError
 
 Clock = Callable[[], int]
@@ -89,7 +89,7 @@ class Device:
                 rng=rng if rng is not None else SystemRandom(),
                 clock=clock,
             )
-            await directory.refresh(api, store)
+            await device.refresh_directory()
         except BaseException:
             await http.close()
             raise
@@ -98,6 +98,18 @@ class Device:
     @property
     def credential(self) -> DeviceCredential:
         return self.directory.device(self.device_id, self.clock())
+
+    async def refresh_directory(self) -> list[Revocation]:
+        """Replay the log up to the relay's newest head (:meth:`Directory.refresh`); a
+        rollback, fork or forged entry is recorded in the security event log, then raised
+        (an unreachable relay is not a rejection and is only raised)."""
+        try:
+            return await self.directory.refresh(self.api, self.store)
+        except RelayUnavailableError:
+            raise
+        except CasecircleError as exc:
+            await self.record(exc)
+            raise
 
     async def record(
         self,

@@ -130,6 +130,12 @@ class KeystorePayload:
         return cls(suite=suite, signing_key=signing_key, storage_key=storage_key, identity=identity)
 
 
+def check_relay_url(url: str) -> None:
+    """Raise ``ValueError`` unless a profile can store ``url``; the commands check it before
+    an invite is spent on a device whose profile could not hold the URL."""
+    _check_relay_url(url)
+
+
 def _check_relay_url(url: str) -> None:
     if not isinstance(url, str) or not url or len(url.encode("utf-8")) > MAX_RELAY_URL_BYTES:
         raise ValueError(f"a relay URL is 1 to {MAX_RELAY_URL_BYTES} bytes of text")

@@ -8,11 +8,21 @@ Errors: a relay error body ``{"error": CODE, "detail": ...}`` becomes a :class:`
 with the relay's code (409 ``stale_epoch`` as :class:`StaleEpochError` with the epoch); a
 connection failure or a 5xx becomes :class:`RelayUnavailableError`, which callers treat as
 "try again later" — the outbox keeps what was not acknowledged.
+
+Pushes: :meth:`RelayApi.open_push` opens the device's WebSocket (``GET /v1/ws``, frames
+documented in ``server/handlers/ws.py``) as a :class:`PushSocket`, which sends subscriptions
+and hands the relay's frames out as :class:`PushedMessage` / :class:`PushedWelcome` /
+:class:`PushedError`. A pushed frame is only a hint that something is new: its payload is
+not kept, because the case is then fetched from its stored cursor, the one path that
+checks order and gaps.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +36,10 @@ from protocol.relay import login_message
 
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
 MAX_UPLOAD_CHUNK = 1024 * 1024
+PUSH_CONNECT_TIMEOUT = 30.0  # seconds for the WebSocket upgrade, login excluded
+PUSH_CLOSE_TIMEOUT = 5.0  # seconds to wait for the relay to answer our close frame
+PUSH_MAX_FRAME = 4 * 1024 * 1024  # one pushed frame: a message of the largest size, base64
+SUBSCRIBE_BATCH = 512  # cursors per subscribe frame: well under the relay's 64 KiB frames
 
 
 class RelayError(CasecircleError):
@@ -89,6 +103,118 @@ class FetchedMessage:
     seq: int
     message: bytes
     received_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PushedMessage:
+    """The relay pushed message ``seq`` of a group (its bytes are not kept: see above)."""
+
+    group_id: bytes
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class PushedWelcome:
+    """The relay pushed inbox item ``item_id``, a Welcome into ``group_id``."""
+
+    item_id: int
+    group_id: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PushedError:
+    """The relay stopped pushing a group, for the reason ``error`` (its error code)."""
+
+    group_id: bytes
+    error: str
+
+
+PushFrame = PushedMessage | PushedWelcome | PushedError
+
+
+def _frame_id(value: object, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise RelayProtocolError(f"pushed {what} is not hex text")
+    try:
+        decoded = bytes.fromhex(value)
+    except ValueError:
+        raise RelayProtocolError(f"pushed {what} is not hex") from None
+    if not decoded:
+        raise RelayProtocolError(f"pushed {what} is empty")
+    return decoded
+
+
+def _frame_int(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise RelayProtocolError(f"pushed {what} is not a non-negative integer")
+    return value
+
+
+def parse_push_frame(text: str) -> PushFrame | None:
+    """One frame the relay pushed; ``None`` for a frame type this client does not know
+    (the relay may add some), :class:`RelayProtocolError` for a malformed one."""
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        raise RelayProtocolError("a pushed frame is not JSON") from None
+    if not isinstance(frame, dict):
+        raise RelayProtocolError("a pushed frame is not an object")
+    match frame.get("type"):
+        case "message":
+            if not isinstance(frame.get("message"), str):
+                raise RelayProtocolError("a pushed message has no message")
+            return PushedMessage(
+                _frame_id(frame.get("group"), "group"), _frame_int(frame.get("seq"), "seq")
+            )
+        case "welcome":
+            return PushedWelcome(
+                _frame_int(frame.get("id"), "inbox id"), _frame_id(frame.get("group"), "group")
+            )
+        case "error":
+            error = frame.get("error")
+            if not isinstance(error, str):
+                raise RelayProtocolError("a pushed error has no code")
+            return PushedError(_frame_id(frame.get("group"), "group"), error)
+        case _:
+            return None
+
+
+class PushSocket:
+    """The device's open push WebSocket. Only one task may call :meth:`receive`."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._ws = ws
+
+    async def subscribe(self, groups: Mapping[bytes, int], inbox: int | None) -> None:
+        """Ask for pushes after each cursor (and after ``inbox`` in the inbox, unless
+        ``None``); sent in frames of :data:`SUBSCRIBE_BATCH` cursors."""
+        items = [(group.hex(), cursor) for group, cursor in groups.items()]
+        batches = [items[i : i + SUBSCRIBE_BATCH] for i in range(0, len(items), SUBSCRIBE_BATCH)]
+        for index, batch in enumerate(batches or [[]]):
+            frame: dict[str, object] = {"type": "subscribe", "groups": dict(batch)}
+            if index == 0 and inbox is not None:
+                frame["inbox"] = inbox
+            try:
+                await self._ws.send_str(json.dumps(frame, separators=(",", ":")))
+            except (aiohttp.ClientError, ConnectionError) as exc:
+                raise RelayUnavailableError("the push socket closed") from exc
+
+    async def receive(self) -> PushFrame | None:
+        """The next frame, or ``None`` once the socket is closed (by either side)."""
+        while True:
+            message = await self._ws.receive()
+            if message.type == aiohttp.WSMsgType.TEXT:
+                frame = parse_push_frame(message.data)
+                if frame is not None:
+                    return frame
+            elif message.type == aiohttp.WSMsgType.BINARY:
+                raise RelayProtocolError("the relay pushed a binary frame")
+            else:  # CLOSE, CLOSING, CLOSED or ERROR: pings are answered inside receive()
+                return None
+
+    async def close(self) -> None:
+        with contextlib.suppress(aiohttp.ClientError, ConnectionError, TimeoutError):
+            await self._ws.close()
 
 
 class RelayApi:
@@ -195,6 +321,36 @@ class RelayApi:
             auth=False,
         )
         self._token = str(session["token"])
+
+    async def open_push(self, *, heartbeat: float | None = None) -> PushSocket:
+        """Open this device's push WebSocket with its session token, logging in again once
+        if the relay refuses the token (it expired, or the relay forgot it). ``heartbeat``
+        seconds between our pings finds a relay that vanished without closing the socket."""
+        for attempt in (1, 2):
+            if self._token is None:
+                await self.login()
+            try:
+                async with asyncio.timeout(PUSH_CONNECT_TIMEOUT):
+                    ws = await self._http.ws_connect(
+                        self.base_url + "/v1/ws",
+                        headers={"Authorization": f"Bearer {self._token}"},
+                        heartbeat=heartbeat,
+                        max_msg_size=PUSH_MAX_FRAME,
+                        timeout=aiohttp.ClientWSTimeout(ws_close=PUSH_CLOSE_TIMEOUT),
+                    )
+            except aiohttp.WSServerHandshakeError as exc:
+                if exc.status == 401 and attempt == 1 and self._login is not None:
+                    self._token = None
+                    continue
+                if exc.status == 429 or exc.status >= 500:
+                    raise RelayUnavailableError(
+                        f"relay refused the push socket: {exc.status}"
+                    ) from exc
+                raise RelayError(exc.status, "push_refused", exc.message, {}) from exc
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise RelayUnavailableError(f"relay unreachable: {type(exc).__name__}") from exc
+            return PushSocket(ws)
+        raise RelayUnavailableError("relay keeps refusing the session")  # pragma: no cover
 
     # --- enrolment ----------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ the profile directory, its sensitive fields sealed under the keystore's storage 
     security_events       — (holds no secrets)                error code, group and device
                                                               ids, relay seq, time
     tree_heads            — (relay-signed, public)            size, root hash, signed head
+    meta                  value (a key check; the inbox       name
+                          cursor)
 
 What a thief of the locked disk reads is the right-hand column — identifiers the relay also
 holds (docs/zero-knowledge.md), counts, times and padded sizes — never note text, case
@@ -100,6 +102,7 @@ __all__ = [
 
 MAX_CLIENT_MESSAGE_ID = 128
 _KEY_CHECK = b"casecircle 1 local store key check"
+_INBOX_CURSOR = "inbox_cursor"  # the meta row of the relay inbox cursor
 _EVENT_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -306,6 +309,35 @@ class StoreTransaction:
     async def delete_group(self, group_id: bytes) -> bool:
         return await self._run("DELETE FROM groups WHERE group_id = ?", (group_id,)) > 0
 
+    # -- inbox ---------------------------------------------------------------------------
+
+    async def inbox_cursor(self) -> int:
+        """The id of the last relay inbox item this device handled (0: none yet)."""
+        row = await self._one("SELECT value FROM meta WHERE name = ?", (_INBOX_CURSOR,))
+        if row is None:
+            return 0
+        value = self._sealer.open("meta", "value", row_key(_INBOX_CURSOR), row[0])
+        if len(value) != 8:
+            raise SealedValueError("meta", "value")  # not the uint64 written here
+        return int.from_bytes(value, "big")
+
+    async def save_inbox_cursor(self, cursor: int) -> None:
+        """Record that the inbox was handled up to item ``cursor``. Like a group's cursor it
+        never moves back (:class:`StoreCursorError`): a stale caller cannot make the device
+        look at an inbox item twice. Sealed, so the locked disk cannot move it either."""
+        _check_seq(cursor, "cursor")
+        current = await self.inbox_cursor()
+        if cursor < current:
+            raise StoreCursorError(f"the inbox cursor would move back from {current} to {cursor}")
+        sealed = self._sealer.seal(
+            "meta", "value", row_key(_INBOX_CURSOR), cursor.to_bytes(8, "big")
+        )
+        await self._run(
+            "INSERT INTO meta (name, value) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (_INBOX_CURSOR, sealed),
+        )
+
     # -- notes ---------------------------------------------------------------------------
 
     async def add_note(
@@ -395,13 +427,25 @@ class StoreTransaction:
         )
         return None if row is None else self._outbox(row)
 
-    async def pending_outbox(self) -> list[OutboxEntry]:
-        """Entries queued or sent but not acknowledged, in the order they were queued."""
+    async def pending_outbox(self, group_id: bytes | None = None) -> list[OutboxEntry]:
+        """Entries queued or sent but not acknowledged (only ``group_id``'s, if given), in
+        the order they were queued."""
         rows = await self._all(
             "SELECT client_message_id, group_id, state, payload, seq, created_at, updated_at"
-            " FROM outbox WHERE state IN ('queued', 'sent') ORDER BY position"
+            " FROM outbox WHERE state IN ('queued', 'sent') AND (? IS NULL OR group_id = ?)"
+            " ORDER BY position",
+            (group_id, group_id),
         )
         return [self._outbox(row) for row in rows]
+
+    async def pending_outbox_groups(self) -> list[bytes]:
+        """The groups with entries not yet acknowledged, in the order of each one's oldest
+        entry; nothing is unsealed."""
+        rows = await self._all(
+            "SELECT group_id FROM outbox WHERE state IN ('queued', 'sent')"
+            " GROUP BY group_id ORDER BY min(position)"
+        )
+        return [row[0] for row in rows]
 
     async def prune_acked(self) -> int:
         """Delete acknowledged entries; how many were deleted."""
@@ -743,6 +787,14 @@ class LocalStore:
         async with self.transaction() as tx:
             return await tx.delete_group(group_id)
 
+    async def inbox_cursor(self) -> int:
+        async with self.transaction() as tx:
+            return await tx.inbox_cursor()
+
+    async def save_inbox_cursor(self, cursor: int) -> None:
+        async with self.transaction() as tx:
+            await tx.save_inbox_cursor(cursor)
+
     async def add_note(
         self, group_id: bytes, note_id: bytes, body: bytes, *, seq: int | None = None
     ) -> NoteRecord:
@@ -782,9 +834,13 @@ class LocalStore:
         async with self.transaction() as tx:
             return await tx.outbox_entry(client_message_id)
 
-    async def pending_outbox(self) -> list[OutboxEntry]:
+    async def pending_outbox(self, group_id: bytes | None = None) -> list[OutboxEntry]:
         async with self.transaction() as tx:
-            return await tx.pending_outbox()
+            return await tx.pending_outbox(group_id)
+
+    async def pending_outbox_groups(self) -> list[bytes]:
+        async with self.transaction() as tx:
+            return await tx.pending_outbox_groups()
 
     async def prune_acked(self) -> int:
         async with self.transaction() as tx:
