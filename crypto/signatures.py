@@ -50,6 +50,7 @@ from crypto.random import RandomSource
 
 _LibSigningKey = ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey | ec.EllipticCurvePrivateKey
 
+_MAX_CHECKED_KEYS = 4096
 _SCALAR_ATTEMPTS = 64  # a working RandomSource fails all of them with probability < 2^-2000
 
 
@@ -70,10 +71,18 @@ class _Algorithm(Protocol):
 
 
 class _EdDsa:
-    """EdDSA (RFC 8032): the private key is a seed of ``size`` random bytes."""
+    """EdDSA (RFC 8032): the private key is a seed of ``size`` random bytes.
+
+    Checking that a public key is a point of the prime-order subgroup costs as much as the
+    verification itself, and the same few keys (a case's members) sign almost everything a
+    device opens. Whether a key passes never changes, so keys that passed are remembered
+    (at most :data:`_MAX_CHECKED_KEYS`; refused keys are always checked again)."""
 
     size: int
     signature_size: int
+
+    def __init__(self) -> None:
+        self._checked: set[bytes] = set()
 
     def private_bytes_from(self, rng: RandomSource) -> bytes:
         return rng.random_bytes(self.size)
@@ -99,6 +108,16 @@ class _EdDsa:
     def check_public(self, public_key: bytes) -> None:
         if len(public_key) != self.size:
             raise InvalidKeyError(f"public key must be {self.size} bytes")
+        if public_key in self._checked:
+            return
+        self._check_point(public_key)
+        if len(self._checked) >= _MAX_CHECKED_KEYS:
+            self._checked.clear()
+        self._checked.add(public_key)
+
+    def _check_point(self, public_key: bytes) -> None:
+        """Raise ``InvalidKeyError`` unless the key is a canonical point of prime order."""
+        raise NotImplementedError
 
     def verify(self, public_key: bytes, message: bytes, signature: bytes) -> None:
         self.check_public(public_key)
@@ -121,8 +140,7 @@ class _Ed25519(_EdDsa):
     def _from_seed(self, seed: bytes) -> _LibSigningKey:
         return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
 
-    def check_public(self, public_key: bytes) -> None:
-        super().check_public(public_key)
+    def _check_point(self, public_key: bytes) -> None:
         if not nacl.bindings.crypto_core_ed25519_is_valid_point(public_key):
             raise InvalidKeyError("public key is not a canonical point of prime order")
 
@@ -141,8 +159,7 @@ class _Ed448(_EdDsa):
     def _from_seed(self, seed: bytes) -> _LibSigningKey:
         return ed448.Ed448PrivateKey.from_private_bytes(seed)
 
-    def check_public(self, public_key: bytes) -> None:
-        super().check_public(public_key)
+    def _check_point(self, public_key: bytes) -> None:
         edwards448.check_public_key(public_key)
 
     def _verifies(self, public_key: bytes, message: bytes, signature: bytes) -> bool:

@@ -48,12 +48,14 @@ in ``ring`` envelopes (ATTACKS A9): a ring sealed as content is refused, and vic
 
 from __future__ import annotations
 
+import functools
+import struct
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol, Self
 
 from crypto.errors import InvalidSignatureError, InvalidTagError
-from crypto.labels import expand_with_label, sign_with_label, verify_with_label
+from crypto.labels import LABEL_PREFIX, sign_with_label, verify_with_label
 from crypto.padding import padded_length
 from crypto.random import RandomSource
 from crypto.signatures import SigningKey
@@ -69,6 +71,10 @@ HISTORY_LABEL = "casecircle note"
 RING_LABEL = "casecircle ring"
 ITEM_SIGNATURE_LABEL = "casecircle item"
 EXPORTED_KEY_SIZE = 32
+
+_VERSION = ENVELOPE_VERSION.to_bytes(2, "big")
+_HEAD = struct.Struct(f">HBQ{ID_SIZE}s")  # version, kind, epoch, item_id
+_HEAD_AFTER_VERSION = struct.Struct(f">BQ{ID_SIZE}s")
 
 
 class EnvelopeError(ValidationError):
@@ -102,6 +108,9 @@ class ItemSignatureError(EnvelopeError):
 class EnvelopeKind(IntEnum):
     CONTENT = 1
     RING = 2
+
+
+_KINDS = {kind.value: kind for kind in EnvelopeKind}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -148,25 +157,24 @@ class CaseEnvelope(Struct):
             raise DecodeError("epoch out of range")
 
     def encode(self, w: Writer) -> None:
-        w.uint16(ENVELOPE_VERSION)
-        w.uint8(self.kind)
-        w.uint64(self.epoch)
-        w.fixed(self.item_id)
-        w.opaque(self.ciphertext)
+        w.fixed(self.to_bytes())
+
+    def to_bytes(self) -> bytes:
+        # The fixed-size head is one struct (every note pays for this encoding and for the
+        # decoding below; the fields were range-checked when the envelope was built).
+        head = _HEAD.pack(ENVELOPE_VERSION, self.kind, self.epoch, self.item_id)
+        return head + opaque(self.ciphertext)
 
     @classmethod
     def decode(cls, r: Reader) -> Self:
         version = r.uint16()
         if version != ENVELOPE_VERSION:
             raise EnvelopeVersionError(f"unknown case envelope version {version}")
-        kind = r.uint8()
-        try:
-            envelope_kind = EnvelopeKind(kind)
-        except ValueError:
-            raise DecodeError(f"unknown envelope kind {kind}") from None
-        return cls(
-            kind=envelope_kind, epoch=r.uint64(), item_id=r.fixed(ID_SIZE), ciphertext=r.opaque()
-        )
+        kind, epoch, item_id = _HEAD_AFTER_VERSION.unpack(r.fixed(_HEAD_AFTER_VERSION.size))
+        envelope_kind = _KINDS.get(kind)  # a dict lookup: far cheaper than EnvelopeKind(kind)
+        if envelope_kind is None:
+            raise DecodeError(f"unknown envelope kind {kind}")
+        return cls(kind=envelope_kind, epoch=epoch, item_id=item_id, ciphertext=r.opaque())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -246,19 +254,28 @@ def _tbs(
 
 
 def _aad(group_id: bytes, kind: EnvelopeKind, epoch: int, item_id: bytes) -> bytes:
+    return _VERSION + bytes([kind]) + opaque(group_id) + epoch.to_bytes(8, "big") + item_id
+
+
+@functools.cache
+def _kdf_label_heads(key_size: int, nonce_size: int) -> tuple[bytes, bytes]:
+    """The constant start of the KDFLabel of the item key and of the item nonce (RFC 9420
+    §8: ``uint16 length || opaque label<V>``); each item's id follows as its context."""
     return (
-        ENVELOPE_VERSION.to_bytes(2, "big")
-        + bytes([kind])
-        + opaque(group_id)
-        + epoch.to_bytes(8, "big")
-        + item_id
+        key_size.to_bytes(2, "big") + opaque(LABEL_PREFIX + b"casecircle item key"),
+        nonce_size.to_bytes(2, "big") + opaque(LABEL_PREFIX + b"casecircle item nonce"),
     )
 
 
 def _key_nonce(suite: CipherSuite, secret: bytes, item_id: bytes) -> tuple[bytes, bytes]:
+    """``ExpandWithLabel(secret, "casecircle item key" / "casecircle item nonce", item_id,
+    Nk / Nn)``, with the labels encoded once rather than for every item."""
+    key_size, nonce_size = suite.aead.key_size, suite.aead.nonce_size
+    key_head, nonce_head = _kdf_label_heads(key_size, nonce_size)
+    context = opaque(item_id)
     return (
-        expand_with_label(suite, secret, "casecircle item key", item_id, suite.aead.key_size),
-        expand_with_label(suite, secret, "casecircle item nonce", item_id, suite.aead.nonce_size),
+        suite.expand(secret, key_head + context, key_size),
+        suite.expand(secret, nonce_head + context, nonce_size),
     )
 
 
@@ -275,24 +292,18 @@ def seal_item(
     """Sign ``item`` as ``author`` and seal it under the epoch's key for its kind."""
     if len(author) != ID_SIZE:
         raise EnvelopeError(f"an author id is {ID_SIZE} bytes")
-    kind = EnvelopeKind.RING if isinstance(item, HistoryRing) else EnvelopeKind.CONTENT
+    kind = EnvelopeKind.RING if type(item) is HistoryRing else EnvelopeKind.CONTENT
     item_id = rng.random_bytes(ID_SIZE)
-    encoded = encode_item(item)
-    signature = sign_with_label(
-        suite,
-        signing_key,
-        ITEM_SIGNATURE_LABEL,
-        _tbs(group_id, kind, keys.epoch, item_id, author, counter, encoded),
-    )
-    w = Writer()
-    w.fixed(author)
-    w.uint64(counter)
-    w.opaque(encoded)
-    w.opaque(signature)
-    body = w.getvalue()
+    # The layouts of _tbs and _aad, built from shared pieces, each encoded once (sealing is
+    # on every note's path): SealedItem up to its signature is also the end of ItemTBS.
+    group, kind_byte, epoch = opaque(group_id), bytes([kind]), keys.epoch.to_bytes(8, "big")
+    signed = author + counter.to_bytes(8, "big") + opaque(encode_item(item))
+    tbs = group + kind_byte + epoch + item_id + signed
+    body = signed + opaque(sign_with_label(suite, signing_key, ITEM_SIGNATURE_LABEL, tbs))
     plaintext = body + bytes(padded_length(len(body)) - len(body))
     key, nonce = _key_nonce(suite, keys.secret(kind), item_id)
-    ciphertext = suite.aead.seal(key, nonce, _aad(group_id, kind, keys.epoch, item_id), plaintext)
+    aad = _VERSION + kind_byte + group + epoch + item_id
+    ciphertext = suite.aead.seal(key, nonce, aad, plaintext)
     return CaseEnvelope(kind=kind, epoch=keys.epoch, item_id=item_id, ciphertext=ciphertext)
 
 
@@ -311,7 +322,8 @@ def open_envelope(
         raise EnvelopeDecryptError("the envelope does not open under its epoch's key") from exc
     r = Reader(plaintext)
     author, counter, encoded, signature = r.fixed(ID_SIZE), r.uint64(), r.opaque(), r.opaque()
-    if any(r.fixed(r.remaining)):
+    padding = r.fixed(r.remaining)
+    if padding != bytes(len(padding)):  # one memcmp; padding can run to kilobytes
         raise DecodeError("the item's padding is not zeros")
     return OpenedItem(
         group_id=group_id,

@@ -232,7 +232,7 @@ _TYPES: dict[type[Struct], ItemType] = {
     Note: ItemType.NOTE,
     HistoryRing: ItemType.HISTORY_RING,
 }
-_DECODERS: dict[ItemType, Callable[[Reader], CaseItem]] = {
+_DECODERS: dict[int, Callable[[Reader], CaseItem]] = {
     ItemType.CASE_INFO: CaseInfo.decode,
     ItemType.NOTE: Note.decode,
     ItemType.HISTORY_RING: HistoryRing.decode,
@@ -253,10 +253,9 @@ def encode_item(item: CaseItem) -> bytes:
 def decode_item(data: bytes) -> CaseItem:
     r = Reader(data)
     kind = r.uint8()
-    try:
-        decoder = _DECODERS[ItemType(kind)]
-    except ValueError:
-        raise DecodeError(f"unknown case item type {kind}") from None
+    decoder = _DECODERS.get(kind)  # ItemType is an IntEnum: its members are these int keys
+    if decoder is None:
+        raise DecodeError(f"unknown case item type {kind}")
     item = decoder(r)
     r.finish()
     return item

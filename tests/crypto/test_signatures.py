@@ -287,6 +287,22 @@ def test_ed25519_refuses_small_order_and_non_canonical_keys(public_key: bytes) -
         ED25519.verify(public_key, MESSAGE, forgery)
 
 
+@pytest.mark.parametrize("scheme", [ED25519, ED448], ids=lambda s: s.name)
+def test_remembering_checked_keys_changes_no_verdict(scheme: SignatureScheme) -> None:
+    """Keys that passed the subgroup check are remembered; a remembered key still needs a
+    valid signature, and a refused key is refused every time."""
+    key = scheme.generate(DeterministicRandom("remembered"))
+    signature = key.sign(MESSAGE)
+    for _ in range(2):
+        scheme.verify(key.public_key, MESSAGE, signature)
+        with pytest.raises(InvalidSignatureError):
+            scheme.verify(key.public_key, MESSAGE + b"!", signature)
+    weak = ED25519_WEAK_KEYS[0] if scheme is ED25519 else bytes(57)
+    for _ in range(2):
+        with pytest.raises(InvalidKeyError):
+            scheme.validate_public_key(weak)
+
+
 def test_a_key_is_not_usable_with_another_scheme() -> None:
     ed_key = ED25519.generate(DeterministicRandom())
     p256_key = ECDSA_P256_SHA256.generate(DeterministicRandom())
