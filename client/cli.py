@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from client import cli_coordinator, cli_member, cli_notes
+from client.audit import cli as audit_cli
 from client.cli_session import EXIT_INTERRUPTED, ClientSettings, Console, report
 from crypto.errors import CasecircleError
 from protocol.mls.vectors import cli as vectors_cli
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_member.add_parsers(commands)
     cli_notes.add_parsers(commands)
     cli_coordinator.add_parser(commands)
+    audit_cli.add_parser(commands)
     return parser
 
 
