@@ -199,15 +199,6 @@ async def _send_queued(
     return 0
 
 
-def _safe_file_name(name: str) -> str:
-    """A file name from another member, made harmless for this disk: no directories, no
-    control or reserved characters, no leading dot."""
-    cleaned = "".join(
-        c if c.isprintable() and c not in '/\\:*?"<>|' else "_" for c in Path(name).name
-    ).lstrip(". ")
-    return cleaned[:200] or "attachment"
-
-
 def _write_new(path: Path, data: bytes) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -234,13 +225,17 @@ async def _note_download(args: argparse.Namespace) -> int:
         if not 1 <= args.attachment <= len(note.attachments):
             raise CommandError(f"note #{args.seq} has {len(note.attachments)} attachment(s)")
         attachment = note.attachments[args.attachment - 1]
-        target: Path = args.output or Path(_safe_file_name(attachment.name))
-        if target.exists():
-            raise InputFileError(f"{target} exists already; choose another --output")
+        if args.output is not None and args.output.exists():
+            raise InputFileError(f"{args.output} exists already; choose another --output")
         console.tell(f"downloading {shown(attachment.name)}")
-        data = await member.download(attachment)
-    _write_new(target, data)
-    console.say(f"saved {shown(attachment.name)} ({size_text(len(data))}) to {target}")
+        if args.output is None:  # the sender's name, made harmless, as a new file here
+            target = await member.save_attachment(attachment, Path.cwd())
+            size = target.stat().st_size
+        else:
+            data = await member.download(attachment)
+            _write_new(args.output, data)
+            target, size = args.output, len(data)
+    console.say(f"saved {shown(attachment.name)} ({size_text(size)}) to {shown(str(target))}")
     return 0
 
 

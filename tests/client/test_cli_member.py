@@ -59,7 +59,9 @@ def _new_case(team: Team, title: str = "Rodina N.", history: str = "full") -> st
     return created.ok().out.split()[1]
 
 
-def test_notes_attachments_and_the_full_history(team: Team, tmp_path: Path) -> None:
+def test_notes_attachments_and_the_full_history(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cli = team.platform.cli
     case_id = _new_case(team)
     cli.run("note", "post", case_id[:8], profile=team.alice, stdin="Před Bobem.\n").ok()
@@ -88,6 +90,13 @@ def test_notes_attachments_and_the_full_history(team: Team, tmp_path: Path) -> N
     assert saved.read_bytes() == report.read_bytes()
     again = cli.run("note", "download", case_id, number, "--output", str(saved), profile=team.bob)
     assert again.code == 1 and again.err.startswith("casecircle: input_file: ")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    monkeypatch.chdir(downloads)  # without --output: the sender's name, never over a file
+    for _ in range(2):
+        cli.run("note", "download", case_id, number, profile=team.bob).ok()
+    assert sorted(p.name for p in downloads.iterdir()) == ["zpráva (1).pdf", "zpráva.pdf"]
+    assert (downloads / "zpráva (1).pdf").read_bytes() == report.read_bytes()
 
     assert (
         f'{case_id}  P17  "Rodina N."  history full' in cli.run("cases", profile=team.bob).ok().out
