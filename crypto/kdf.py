@@ -6,12 +6,11 @@ the suite's hash, and ``hash``/``mac`` give the suite's Hash and MAC (HMAC).
 
 from __future__ import annotations
 
+import hashlib
 import hmac as std_hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.hmac import HMAC
-from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from crypto.errors import InvalidLengthError, InvalidTagError
 
@@ -23,21 +22,26 @@ class Kdf:
     name: str
     hkdf_id: int
     algorithm: type[hashes.HashAlgorithm]
+    # hashlib's name of the hash: the standard library's one-shot calls reach the same
+    # OpenSSL digests without building an object per call (MLS hashes tens of thousands
+    # of times when a device joins a large group)
+    _digest: str = field(init=False, repr=False, compare=False)
+    _size: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_digest", self.algorithm.name)
+        object.__setattr__(self, "_size", self.algorithm().digest_size)
 
     @property
     def hash_size(self) -> int:
         """Nh: the output size of the hash in bytes."""
-        return self.algorithm().digest_size
+        return self._size
 
     def hash(self, data: bytes) -> bytes:
-        digest = hashes.Hash(self.algorithm())
-        digest.update(data)
-        return digest.finalize()
+        return hashlib.new(self._digest, data).digest()
 
     def mac(self, key: bytes, data: bytes) -> bytes:
-        tag = HMAC(key, self.algorithm())
-        tag.update(data)
-        return tag.finalize()
+        return std_hmac.digest(key, data, self._digest)
 
     def verify_mac(self, key: bytes, data: bytes, tag: bytes) -> None:
         """Raise ``InvalidTagError`` unless ``tag`` is MAC(key, data); constant-time compare."""
@@ -53,7 +57,15 @@ class Kdf:
             raise InvalidLengthError(f"HKDF-Expand cannot produce {length} bytes")
         if len(prk) < self.hash_size:
             raise InvalidLengthError("HKDF-Expand key shorter than the hash output")
-        return HKDFExpand(self.algorithm(), length, info).derive(prk)
+        if length <= self._size:  # one block, as every MLS and HPKE key and nonce is
+            return std_hmac.digest(prk, info + b"\x01", self._digest)[:length]
+        # T(i) = HMAC(PRK, T(i-1) || info || i), output the first ``length`` bytes
+        blocks: list[bytes] = []
+        block = b""
+        for counter in range(1, -(-length // self._size) + 1):
+            block = std_hmac.digest(prk, block + info + bytes((counter,)), self._digest)
+            blocks.append(block)
+        return b"".join(blocks)[:length]
 
 
 HKDF_SHA256 = Kdf("HKDF-SHA256", 0x0001, hashes.SHA256)

@@ -78,9 +78,9 @@ class Reader:
     def varint(self) -> int:
         """Read a variable-length integer (§2.1.2), insisting on the minimal encoding."""
         first = self.uint8()
-        prefix = first >> 6
-        if prefix == 0:  # the common case: a length below 64
+        if first < 64:  # the common case: a length below 64
             return first
+        prefix = first >> 6
         if prefix == 3:
             raise DecodeError("invalid variable-length integer prefix")
         size = 1 << prefix
@@ -93,6 +93,12 @@ class Reader:
 
     def opaque(self) -> bytes:
         """Read ``opaque x<V>``."""
+        pos, data = self._pos, self._data
+        if pos < self._end and data[pos] < 64:  # a one-byte length, read in place
+            end = pos + 1 + data[pos]
+            if end <= self._end:
+                self._pos = end
+                return data[pos + 1 : end]
         return self._take(self.varint())
 
     def sub(self) -> Reader:
