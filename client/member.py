@@ -382,8 +382,10 @@ class Member(CaseJoining):
     async def post_note(
         self, case_id: bytes, text: str, files: list[tuple[str, str, bytes]] | None = None
     ) -> str:
-        """Post a note with attachments ``(name, media type, content)``; the note is in the
-        outbox before anything is sent. Returns its client message id."""
+        """Post a note with attachments ``(name, media type, content)``. The attachments are
+        encrypted and uploaded first (a relay that is down raises before anything is
+        queued, so the caller still holds the text); then the note is made durable in the
+        outbox before it is sent. Returns its client message id."""
         case = await self._load(case_id)
         self._require_group(case)
         attachments = []

@@ -217,7 +217,7 @@ def main(
     console: Console | None = None,
     settings: ClientSettings | None = None,
 ) -> int:
-    """``casecircle audit`` on its own (tests, and until the main command line offers it)."""
+    """``casecircle audit`` on its own, without the rest of the command line (tests)."""
     parser = argparse.ArgumentParser(prog="casecircle")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
