@@ -15,6 +15,7 @@ so that a value produced for one purpose can never be accepted for another:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from crypto.errors import InvalidKeyError, InvalidLengthError
@@ -27,6 +28,7 @@ from crypto.tls import opaque
 LABEL_PREFIX = b"MLS 1.0 "
 
 
+@functools.lru_cache(maxsize=256)  # a few dozen constant labels, encoded on every derivation
 def _label(label: str | bytes) -> bytes:
     raw = label.encode() if isinstance(label, str) else label
     return opaque(LABEL_PREFIX + raw)
