@@ -195,6 +195,36 @@ async def register_coordinator(
     return await profile.create(passphrase, identity=identity, suite=suite, signing_key=signing_key)
 
 
+async def start_coordinator(
+    profile: Profile,
+    passphrase: str,
+    relay_url: str,
+    display_name: str,
+    organisation: str,
+    *,
+    insecure_floor_for_tests: KeystoreParams | None = None,
+) -> Coordinator:
+    """A new platform's first start: the coordinator's device registered and logged in,
+    with the platform root attached so it can issue credentials."""
+    unlocked = await register_coordinator(
+        profile,
+        passphrase,
+        relay_url,
+        display_name,
+        organisation,
+        insecure_floor_for_tests=insecure_floor_for_tests,
+    )
+    coordinator = await Coordinator.connect(unlocked)
+    if not isinstance(coordinator, Coordinator):
+        raise CoordinatorError("the coordinator's profile opened as another kind of device")
+    coordinator.attach_root(
+        open_root(
+            profile.layout.root, passphrase, insecure_floor_for_tests=insecure_floor_for_tests
+        )
+    )
+    return coordinator
+
+
 def _check_request_device(request: EnrolmentRequest, device_id: bytes) -> None:
     if request.device_id != device_id:
         raise InviteError("the request names another device than the relay says")

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from client.coordinator import Coordinator, create_root, open_root, register_coordinator
+from client.coordinator import Coordinator, create_root, start_coordinator
 from client.device import Device
 from client.enrolment import accept_invite
 from client.member import Member
@@ -148,22 +148,13 @@ async def run_demo(  # noqa: PLR0912, PLR0915 - one narrated scenario, read top 
     )
     async with local_relay(relay_dir, root_public) as relay_url:
         say(f"   relay listening on {relay_url}, data in {relay_dir}")
-        unlocked = await register_coordinator(
+        coordinator = await start_coordinator(
             coordinator_profile,
             PASSPHRASE,
             relay_url,
             "Koordinátorka platformy",
             "Město Jirkov",
             insecure_floor_for_tests=settings.insecure_floor_for_tests,
-        )
-        coordinator = await Coordinator.connect(unlocked)
-        assert isinstance(coordinator, Coordinator)
-        coordinator.attach_root(
-            open_root(
-                coordinator_profile.layout.root,
-                PASSPHRASE,
-                insecure_floor_for_tests=settings.insecure_floor_for_tests,
-            )
         )
         say("2. The coordinator invites three professionals; each gets a one-time code.")
         people = [

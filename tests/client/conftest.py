@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
@@ -17,6 +18,9 @@ from crypto.keystore import KeystoreParams
 from crypto.signatures import ED25519, SigningKey
 from crypto.suites import CipherSuite, cipher_suite
 from tests.helpers import DeterministicRandom
+
+if TYPE_CHECKING:
+    from tests.client.evil_relay import World
 
 TEST_FLOOR = KeystoreParams(memory_kib=8, iterations=1, parallelism=1)
 TINY = KeystoreParams(memory_kib=32, iterations=1, parallelism=1)
@@ -61,3 +65,12 @@ async def store(tmp_path: Path, storage_key: StorageKey) -> AsyncIterator[LocalS
         yield opened
     finally:
         await opened.close()
+
+
+@pytest_asyncio.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    """A relay on 127.0.0.1 with members whose relay answers a test may rewrite."""
+    from tests.client.evil_relay import evil_world  # noqa: PLC0415 - it imports this module
+
+    async with evil_world(tmp_path) as opened:
+        yield opened

@@ -33,7 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from client.case_state import CaseState
-from client.coordinator import Coordinator, create_root, open_root, register_coordinator
+from client.coordinator import (
+    Coordinator,
+    create_root,
+    start_coordinator,
+)
 from client.demo import PASSPHRASE, local_relay
 from client.enrolment import accept_invite
 from client.member import Member
@@ -359,13 +363,8 @@ async def evil_world(tmp_path: Path) -> AsyncIterator[World]:
     )
     relay_dir = tmp_path / "relay"
     async with local_relay(relay_dir, root_public) as url:
-        unlocked = await register_coordinator(
+        coordinator = await start_coordinator(
             profile, PASSPHRASE, url, "Coordinator", "City", insecure_floor_for_tests=TEST_FLOOR
-        )
-        coordinator = await Coordinator.connect(unlocked)
-        assert isinstance(coordinator, Coordinator)
-        coordinator.attach_root(
-            open_root(profile.layout.root, PASSPHRASE, insecure_floor_for_tests=TEST_FLOOR)
         )
         evil = EvilRelay(identity=load_or_create_identity(relay_dir / "relay-identity.key"))
         evil.attach(coordinator)

@@ -41,8 +41,7 @@ from client.coordinator import (
     Approval,
     Coordinator,
     create_root,
-    open_root,
-    register_coordinator,
+    start_coordinator,
 )
 from client.demo import PASSPHRASE, enrol_with_approval, forge_enrolment, local_relay
 from client.enrolment import EnrolmentRejectedError, EnrolmentTimeoutError, accept_invite
@@ -113,18 +112,13 @@ async def _coordinated(
         profile, PASSPHRASE, SystemRandom(), params=TINY, insecure_floor_for_tests=TEST_FLOOR
     )
     async with start_relay(root_public) as url:
-        unlocked = await register_coordinator(
+        coordinator = await start_coordinator(
             profile,
             PASSPHRASE,
             url,
             "Koordinátorka",
             "Město Jirkov",
             insecure_floor_for_tests=TEST_FLOOR,
-        )
-        coordinator = await Coordinator.connect(unlocked)
-        assert isinstance(coordinator, Coordinator)
-        coordinator.attach_root(
-            open_root(profile.layout.root, PASSPHRASE, insecure_floor_for_tests=TEST_FLOOR)
         )
         platform = Platform(coordinator, url, tmp_path / "profiles")
         try:

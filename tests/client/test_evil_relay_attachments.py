@@ -7,24 +7,16 @@ it, and writes received files only where the user said, under a harmless name.""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from client.member import DEFAULT_FILE_NAME, Member, safe_file_name
 from crypto.attachments import AttachmentFormatError, AttachmentHashError
 from protocol.case_items import Attachment, Note
-from tests.client.evil_relay import World, codes, evil_world
+from tests.client.evil_relay import World, codes
 
 PDF = b"%PDF-1.7\n" + b"report " * 3000
-
-
-@pytest_asyncio.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with evil_world(tmp_path) as opened:
-        yield opened
 
 
 async def attachments(member: Member, case_id: bytes) -> list[Attachment]:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from client.case_state import Gap, GapKind
 from client.member import (
@@ -47,7 +44,6 @@ from tests.client.evil_relay import (
     World,
     appended,
     codes,
-    evil_world,
     post,
     rearranged,
     repeated_after,
@@ -58,12 +54,6 @@ from tests.client.evil_relay import (
 
 pytestmark = pytest.mark.asyncio
 RNG = SystemRandom()
-
-
-@pytest_asyncio.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with evil_world(tmp_path) as opened:
-        yield opened
 
 
 def author_gaps(gaps: list[Gap], author: Member) -> list[Gap]:

@@ -9,11 +9,8 @@ raised; the code is what the security event log keeps.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from client.case_state import CaseState
 from client.coordinator import Coordinator
@@ -55,7 +52,6 @@ from tests.client.evil_relay import (
     World,
     appended,
     codes,
-    evil_world,
     post,
     swapped,
     texts,
@@ -63,12 +59,6 @@ from tests.client.evil_relay import (
 
 pytestmark = pytest.mark.asyncio
 RNG = SystemRandom()
-
-
-@pytest_asyncio.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with evil_world(tmp_path) as opened:
-        yield opened
 
 
 def signed_credential(reader: Member, device_id: bytes) -> SignedDeviceCredential:

@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from client.coordinator import Coordinator, create_root, open_root, register_coordinator
+from client.coordinator import (
+    Coordinator,
+    create_root,
+    start_coordinator,
+)
 from client.demo import PASSPHRASE, enrol_with_approval, local_relay
 from client.member import Member, RemovedFromCaseError
 from client.profile import Profile
@@ -43,13 +47,8 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
         profile, PASSPHRASE, SystemRandom(), params=TINY, insecure_floor_for_tests=TEST_FLOOR
     )
     async with local_relay(tmp_path / "relay", root_public) as url:
-        unlocked = await register_coordinator(
+        coordinator = await start_coordinator(
             profile, PASSPHRASE, url, "Coordinator", "City", insecure_floor_for_tests=TEST_FLOOR
-        )
-        coordinator = await Coordinator.connect(unlocked)
-        assert isinstance(coordinator, Coordinator)
-        coordinator.attach_root(
-            open_root(profile.layout.root, PASSPHRASE, insecure_floor_for_tests=TEST_FLOOR)
         )
         yield Platform(coordinator, url, tmp_path)
         await coordinator.close()

@@ -18,7 +18,11 @@ import pytest
 import pytest_asyncio
 
 from client.case_locks import CaseLockOrderError, CaseLocks
-from client.coordinator import Coordinator, create_root, open_root, register_coordinator
+from client.coordinator import (
+    Coordinator,
+    create_root,
+    start_coordinator,
+)
 from client.demo import PASSPHRASE, enrol_with_approval
 from client.member import Member
 from client.profile import Profile
@@ -78,13 +82,8 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
         profile, PASSPHRASE, SystemRandom(), params=TINY, insecure_floor_for_tests=TEST_FLOOR
     )
     async with small_page_relay(tmp_path / "relay", root_public) as url:
-        unlocked = await register_coordinator(
+        coordinator = await start_coordinator(
             profile, PASSPHRASE, url, "Coordinator", "City", insecure_floor_for_tests=TEST_FLOOR
-        )
-        coordinator = await Coordinator.connect(unlocked)
-        assert isinstance(coordinator, Coordinator)
-        coordinator.attach_root(
-            open_root(profile.layout.root, PASSPHRASE, insecure_floor_for_tests=TEST_FLOOR)
         )
         platform = Platform(coordinator, url, tmp_path, [])
         try:

@@ -20,7 +20,11 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from client.coordinator import Coordinator, create_root, open_root, register_coordinator
+from client.coordinator import (
+    Coordinator,
+    create_root,
+    start_coordinator,
+)
 from client.demo import PASSPHRASE, enrol_with_approval
 from client.member import Member
 from client.profile import Profile
@@ -116,13 +120,8 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
     )
     relay = RestartableRelay(tmp_path / "relay", root_public)
     await relay.start()
-    unlocked = await register_coordinator(
+    coordinator = await start_coordinator(
         profile, PASSPHRASE, relay.url, "Coordinator", "City", insecure_floor_for_tests=TEST_FLOOR
-    )
-    coordinator = await Coordinator.connect(unlocked)
-    assert isinstance(coordinator, Coordinator)
-    coordinator.attach_root(
-        open_root(profile.layout.root, PASSPHRASE, insecure_floor_for_tests=TEST_FLOOR)
     )
     members = []
     for name in ("Alice", "Bob"):

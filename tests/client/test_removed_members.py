@@ -7,11 +7,9 @@ all derive the same keys; a device removed and added again reads on without fals
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from client.demo import PASSPHRASE, enrol_with_approval
 from client.enrolment import accept_invite
@@ -42,7 +40,6 @@ from tests.client.evil_relay import (
     World,
     appended,
     codes,
-    evil_world,
     post,
     texts,
     without,
@@ -50,12 +47,6 @@ from tests.client.evil_relay import (
 
 pytestmark = pytest.mark.asyncio
 RNG = SystemRandom()
-
-
-@pytest_asyncio.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with evil_world(tmp_path) as opened:
-        yield opened
 
 
 async def members_of(member: Member, case_id: bytes) -> set[bytes]:

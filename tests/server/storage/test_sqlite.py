@@ -114,21 +114,27 @@ async def test_a_published_credential_approves_its_enrolment_request(tmp_path: P
         await storage.close()
 
 
+async def insert_devices(storage: SqliteRelayStorage, count: int) -> list[bytes]:
+    """``count`` devices in the directory, their ids made of one repeated byte."""
+    devices = [bytes([i]) * 16 for i in range(count)]
+
+    def insert(tx: WriteTransaction) -> None:
+        for device in devices:
+            tx.conn.execute(
+                "INSERT INTO devices VALUES (?, ?, 1, ?, 0, 9, ?, 0, NULL, NULL)",
+                (device, device, b"k", b"c"),
+            )
+
+    await storage.writer.submit(insert)
+    return devices
+
+
 async def test_roster_size_is_bounded(tmp_path: Path) -> None:
     storage = SqliteRelayStorage(tmp_path / "relay.db")
     await storage.open()
     try:
         await storage.create_group(GROUP, DEVICE, 1)
-        others = [bytes([i]) * 16 for i in range(3)]
-
-        def insert_devices(tx: WriteTransaction) -> None:
-            for device in others:
-                tx.conn.execute(
-                    "INSERT INTO devices VALUES (?, ?, 1, ?, 0, 9, ?, 0, NULL, NULL)",
-                    (device, device, b"k", b"c"),
-                )
-
-        await storage.writer.submit(insert_devices)
+        others = await insert_devices(storage, 3)
         request = dataclasses.replace(
             send(b"k" * 32, commit=True), roster_add=tuple(others), max_roster=3
         )
@@ -147,16 +153,7 @@ async def test_each_send_notifies_the_roster_as_it_is_after_every_change(tmp_pat
     await storage.open()
     try:
         await storage.create_group(GROUP, DEVICE, 1)
-        others = [bytes([i]) * 16 for i in range(3)]
-
-        def insert_devices(tx: WriteTransaction) -> None:
-            for device in others:
-                tx.conn.execute(
-                    "INSERT INTO devices VALUES (?, ?, 1, ?, 0, 9, ?, 0, NULL, NULL)",
-                    (device, device, b"k", b"c"),
-                )
-
-        await storage.writer.submit(insert_devices)
+        others = await insert_devices(storage, 3)
         added = await storage.send(
             dataclasses.replace(send(b"a" * 32, commit=True), roster_add=tuple(others[:2]))
         )
