@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+from abc import ABC, abstractmethod
 
 from client.case_device import CaseDevice, OpenCase
 from client.case_errors import (
@@ -63,7 +64,7 @@ from protocol.mls.framing import MLSMessage, PrivateMessage, PublicMessage
 from protocol.mls.group import Group
 
 
-class CaseReceiving(CaseDevice):
+class CaseReceiving(CaseDevice, ABC):
     """A device that takes in its cases' messages: see the module docstring."""
 
     async def _sync_case(self, case_id: bytes, *, commit_proposals: bool = True) -> bool:
@@ -424,10 +425,10 @@ class CaseReceiving(CaseDevice):
             await self._accept(case_id, case, seq, stored, live=False)
         case.state.waiting = still
 
+    @abstractmethod
     async def _commit_pending_proposals(self, case_id: bytes, case: OpenCase) -> bool:
         """Commit the proposals received this epoch, if any (a member does: ``Member``);
         whether it did."""
-        raise NotImplementedError
 
 
 def _content_type(message: PrivateMessage | PublicMessage) -> int:

@@ -32,6 +32,7 @@ from client.cli_session import (
     checked_relay_url,
     connected,
     console_of,
+    create_new_file,
     device_line,
     device_status,
     profile_of,
@@ -52,7 +53,7 @@ from client.coordinator import (
     register_coordinator,
 )
 from client.enrolment import EnrolmentTimeoutError
-from client.invite_codes import LANGUAGES, InviteFileError, wordlist, words_of, write_qr_png
+from client.invite_codes import LANGUAGES, InviteFileError, qr_png, wordlist, words_of
 from client.random import SystemRandom
 from protocol.directory import RevocationReason, platform_fingerprint
 
@@ -179,7 +180,7 @@ async def _invite(args: argparse.Namespace) -> int:
     for start in range(0, len(words), WORDS_PER_LINE):
         console.say("  " + " ".join(words[start : start + WORDS_PER_LINE]))
     if qr_path is not None:
-        write_qr_png(record.code, qr_path)
+        create_new_file(qr_path, qr_png(record.code), InviteFileError)
         console.say(f"QR code: {qr_path} (as secret as the words)")
     console.say("")
     console.say("Hand the code over in person or on a channel apart from the relay. On the")

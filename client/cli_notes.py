@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import mimetypes
-import os
 import time
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from client.cli_session import (
     InputFileError,
     connected,
     console_of,
+    create_new_file,
     read_text_file,
     run_async,
     shown,
@@ -199,21 +199,6 @@ async def _send_queued(
     return 0
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise InputFileError(f"{path} exists already; choose another --output") from None
-    except OSError as exc:
-        raise InputFileError(f"{path} could not be created") from exc
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-    except OSError as exc:
-        path.unlink(missing_ok=True)
-        raise InputFileError(f"{path} could not be written") from exc
-
-
 async def _note_download(args: argparse.Namespace) -> int:
     console = console_of(args)
     async with member_session(args) as member:
@@ -233,7 +218,7 @@ async def _note_download(args: argparse.Namespace) -> int:
             size = target.stat().st_size
         else:
             data = await member.download(attachment)
-            _write_new(args.output, data)
+            create_new_file(args.output, data)
             target, size = args.output, len(data)
     console.say(f"saved {shown(attachment.name)} ({size_text(size)}) to {shown(str(target))}")
     return 0

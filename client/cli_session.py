@@ -197,6 +197,24 @@ def read_text_file(path: Path) -> str:
         raise InputFileError(f"{path} could not be read as UTF-8 text") from exc
 
 
+def create_new_file(path: Path, data: bytes, error: type[CasecircleError] = InputFileError) -> None:
+    """Write ``data`` to ``path``, which must not exist yet, readable by its owner only (a
+    received file or an invite's QR image may be secret); ``error`` if it exists or the
+    disk refuses, and nothing is left behind by a failed write."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise error(f"{path} exists already; choose another file name") from None
+    except OSError as exc:
+        raise error(f"{path} could not be created: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise error(f"{path} could not be written: {exc.strerror}") from exc
+
+
 def read_passphrase(args: argparse.Namespace, *, new: bool = False) -> str:
     """The passphrase from its file, the environment, or a prompt (asked twice if ``new``)."""
     console = console_of(args)

@@ -1,16 +1,14 @@
 """Invite codes as people handle them (DESIGN §5): words in English or Czech, and a QR image.
 
 The encoding is :mod:`protocol.invite_words`; this module supplies the word lists (the
-BIP-39 English and Czech lists as the ``mnemonic`` package ships them) and writes the QR
-code as a PNG with ``segno``. Both the words and the image *are* the invite's secret: the
-image is written readable by its owner only, and never over an existing file.
+BIP-39 English and Czech lists as the ``mnemonic`` package ships them) and renders the QR
+code as a PNG with ``segno``. Both the words and the image *are* the invite's secret.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-from pathlib import Path
+import io
 
 import segno
 from mnemonic import Mnemonic
@@ -54,18 +52,8 @@ def qr_text(code: InviteCode) -> str:
     return invite_qr_text(code, wordlist("en"))
 
 
-def write_qr_png(code: InviteCode, path: Path, *, scale: int = 8) -> None:
-    """Write the invite's QR code to a new PNG file at ``path``, mode 0600."""
-    image = segno.make_qr(qr_text(code), error="m")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise InviteFileError(f"{path} exists already; choose a new file name") from None
-    except OSError as exc:
-        raise InviteFileError(f"{path} could not be created: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "wb") as file:
-            image.save(file, kind="png", scale=scale, border=4)
-    except OSError as exc:
-        path.unlink(missing_ok=True)
-        raise InviteFileError(f"{path} could not be written: {exc.strerror}") from exc
+def qr_png(code: InviteCode, *, scale: int = 8) -> bytes:
+    """The invite's QR code as a PNG image (as secret as the words)."""
+    image = io.BytesIO()
+    segno.make_qr(qr_text(code), error="m").save(image, kind="png", scale=scale, border=4)
+    return image.getvalue()

@@ -29,6 +29,7 @@ Verification is strict where strictness costs no interoperability (ATTACKS.md E2
 from __future__ import annotations
 
 import hmac
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -70,7 +71,7 @@ class _Algorithm(Protocol):
     def verify(self, public_key: bytes, message: bytes, signature: bytes) -> None: ...
 
 
-class _EdDsa:
+class _EdDsa(ABC):
     """EdDSA (RFC 8032): the private key is a seed of ``size`` random bytes.
 
     Checking that a public key is a point of the prime-order subgroup costs as much as the
@@ -115,9 +116,9 @@ class _EdDsa:
             self._checked.clear()
         self._checked.add(public_key)
 
+    @abstractmethod
     def _check_point(self, public_key: bytes) -> None:
         """Raise ``InvalidKeyError`` unless the key is a canonical point of prime order."""
-        raise NotImplementedError
 
     def verify(self, public_key: bytes, message: bytes, signature: bytes) -> None:
         self.check_public(public_key)
@@ -126,11 +127,11 @@ class _EdDsa:
         if not self._verifies(public_key, message, signature):
             raise InvalidSignatureError("signature does not verify")
 
-    def _from_seed(self, seed: bytes) -> _LibSigningKey:
-        raise NotImplementedError
+    @abstractmethod
+    def _from_seed(self, seed: bytes) -> _LibSigningKey: ...
 
-    def _verifies(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def _verifies(self, public_key: bytes, message: bytes, signature: bytes) -> bool: ...
 
 
 class _Ed25519(_EdDsa):

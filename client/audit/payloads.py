@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from client.audit.cleartext import cleartext_evidence
 from client.audit.group_messages import check_group_message
@@ -37,6 +38,8 @@ from protocol.mls.key_package import KeyPackage
 from protocol.mls.key_packages import validate_key_package
 from protocol.mls.leaf_validation import LifetimeCheck
 from protocol.mls.welcome import Welcome
+
+B = TypeVar("B", Welcome, KeyPackage)
 
 CHECK = "payloads"
 MAX_ENROLMENT_REQUEST = 4096
@@ -125,16 +128,24 @@ def _messages(db: sqlite3.Connection, view: LogView | None, evidence: Evidence) 
     evidence.fact("group messages", db.execute("SELECT count(*) FROM messages").fetchone()[0])
 
 
+def _stored_as(kind: type[B], payload: Any, subject: str, evidence: Evidence) -> B | None:
+    """The MLSMessage body a column holds, if it is one of ``kind``; a failure otherwise."""
+    try:
+        body = MLSMessage.from_bytes(bytes(payload)).body
+    except (CasecircleError, ValueError, TypeError) as exc:
+        evidence.fail(subject, f"not an MLSMessage ({exc})")
+        return None
+    if not isinstance(body, kind):
+        evidence.fail(subject, f"a {type(body).__name__} where a {kind.__name__} belongs")
+        return None
+    return body
+
+
 def _welcomes(db: sqlite3.Connection, _: LogView | None, evidence: Evidence) -> None:
     for welcome_id, payload in db.execute("SELECT welcome_id, payload FROM welcomes"):
         subject = f"welcome {welcome_id}"
-        try:
-            body = MLSMessage.from_bytes(bytes(payload)).body
-        except (CasecircleError, ValueError, TypeError) as exc:
-            evidence.fail(subject, f"not an MLSMessage ({exc})")
-            continue
-        if not isinstance(body, Welcome):
-            evidence.fail(subject, f"a {type(body).__name__} where a Welcome belongs")
+        body = _stored_as(Welcome, payload, subject, evidence)
+        if body is None:
             continue
         evidence.count("Welcomes")
         fields = [("encrypted GroupInfo", body.encrypted_group_info)]
@@ -149,13 +160,8 @@ def _welcomes(db: sqlite3.Connection, _: LogView | None, evidence: Evidence) -> 
 def _key_packages(db: sqlite3.Connection, _: LogView | None, evidence: Evidence) -> None:
     for package_id, package in db.execute("SELECT package_id, package FROM key_packages"):
         subject = f"key package {package_id}"
-        try:
-            body = MLSMessage.from_bytes(bytes(package)).body
-        except (CasecircleError, ValueError, TypeError) as exc:
-            evidence.fail(subject, f"not an MLSMessage ({exc})")
-            continue
-        if not isinstance(body, KeyPackage):
-            evidence.fail(subject, f"a {type(body).__name__} where a KeyPackage belongs")
+        body = _stored_as(KeyPackage, package, subject, evidence)
+        if body is None:
             continue
         try:
             # Expiry is no question of confidentiality: a stored last-resort package may
