@@ -39,3 +39,16 @@ bench-notes: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+
+# The desktop app's Czech texts: extract the English sources into the .ts file (then
+# translate what lupdate marks unfinished), and compile the .qm the app loads.
+TS := client/desktop/translations/casecircle_cs.ts
+.PHONY: translations
+translations: $(STAMP)
+	$(BIN)/pyside6-lupdate -no-obsolete client/desktop/*.py -ts $(TS)
+	$(BIN)/pyside6-lrelease $(TS) -qm $(TS:.ts=.qm)
+
+# PNG screenshots of each main screen in both languages, from the real app (offscreen).
+.PHONY: screenshots
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m client.desktop.screenshots docs/screenshots

@@ -54,6 +54,19 @@ def _run_demo(args: argparse.Namespace) -> int:
     return demo.main(args.data_dir)
 
 
+def _run_desktop(args: argparse.Namespace) -> int:
+    try:
+        from client.desktop import app  # noqa: PLC0415 - Qt loads only for this command
+    except ImportError as exc:
+        print(
+            f"casecircle desktop: the desktop extra is not installed ({exc.name});"
+            " pip install 'casecircle[desktop]'",
+            file=sys.stderr,
+        )
+        return 2
+    return app.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="casecircle", description="End-to-end-encrypted case sharing."
@@ -82,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     cli_notes.add_parsers(commands)
     cli_coordinator.add_parser(commands)
     audit_cli.add_parser(commands)
+    desktop = commands.add_parser("desktop", help="the desktop app (the desktop extra)")
+    desktop.add_argument("--profile", type=Path, metavar="DIR", help="the device's profile")
+    desktop.add_argument("--relay", metavar="URL", help="the relay address shown when enrolling")
+    desktop.add_argument("--language", choices=["cs", "en"], help="override the language")
+    desktop.set_defaults(handler=_run_desktop)
     return parser
 
 

@@ -26,7 +26,7 @@ import aiohttp
 from client.device import Device
 from client.directory import Directory, IssuedDevice
 from client.keystore_payload import DeviceIdentity
-from client.profile import Profile, ProfileIOError, UnlockedProfile, _replace_durably
+from client.profile import Profile, ProfileIOError, UnlockedProfile, replace_durably
 from client.random import SystemRandom
 from client.relay_api import RelayApi
 from client.sealed_fields import FieldSealer, row_key
@@ -134,7 +134,7 @@ def create_root(
         rng,
         insecure_floor_for_tests=insecure_floor_for_tests,
     )
-    _replace_durably(path, sealed)
+    replace_durably(path, sealed)
     return key.public_key
 
 
@@ -310,7 +310,7 @@ class Coordinator(Device):
         w = Writer()
         w.vector(invites, Struct.write)
         sealed = self._sealer().seal("invites", "book", row_key(b"book"), w.getvalue())
-        _replace_durably(self._book_path(), sealed)
+        replace_durably(self._book_path(), sealed)
 
     def invite(
         self,

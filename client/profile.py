@@ -249,6 +249,12 @@ class Profile:
         self.rng: RandomSource = SystemRandom() if rng is None else rng
         self._floor = insecure_floor_for_tests
 
+    @property
+    def insecure_floor_for_tests(self) -> KeystoreParams | None:
+        """The lowered floor a test profile was made with (the platform root's keystore,
+        kept beside the profile, is opened with the same)."""
+        return self._floor
+
     def exists(self) -> bool:
         return self.layout.keystore.is_file()
 
@@ -316,7 +322,7 @@ class Profile:
             )
             # The memory first: a crash before the keystore lands leaves no profile at all.
             _write_generation(layout, FIRST_GENERATION)
-            _replace_durably(layout.keystore, sealed)
+            replace_durably(layout.keystore, sealed)
         except BaseException:
             file_lock.release()
             raise
@@ -357,7 +363,7 @@ class Profile:
         )
         # The keystore first: a crash before the memory is raised leaves a newer file than
         # remembered, which the next unlock accepts and remembers.
-        _replace_durably(layout.keystore, sealed)
+        replace_durably(layout.keystore, sealed)
         _write_generation(layout, header.generation)
         return header.generation
 
@@ -592,10 +598,10 @@ def _read_generation(layout: ProfileLayout) -> int:
 
 
 def _write_generation(layout: ProfileLayout, generation: int) -> None:
-    _replace_durably(layout.generation_memory, b"%d\n" % generation)
+    replace_durably(layout.generation_memory, b"%d\n" % generation)
 
 
-def _replace_durably(path: Path, data: bytes) -> None:
+def replace_durably(path: Path, data: bytes) -> None:
     """Atomically replace ``path`` with ``data``: temporary file in the same directory,
     flush, fsync, ``os.replace``, fsync of the directory."""
     try:

@@ -24,7 +24,7 @@ import base64
 import contextlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,9 @@ from protocol.relay import login_message
 
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
 MAX_UPLOAD_CHUNK = 1024 * 1024
+DOWNLOAD_CHUNK = 256 * 1024
+Progress = Callable[[int, int], None]
+"""Called with (bytes done, bytes in all) as a blob travels."""
 PUSH_CONNECT_TIMEOUT = 30.0  # seconds for the WebSocket upgrade, login excluded
 PUSH_CLOSE_TIMEOUT = 5.0  # seconds to wait for the relay to answer our close frame
 PUSH_MAX_FRAME = 4 * 1024 * 1024  # one pushed frame: a message of the largest size, base64
@@ -238,6 +241,7 @@ class RelayApi:
         params: Mapping[str, str | int] | None = None,
         auth: bool = True,
         raw: bool = False,
+        progress: Progress | None = None,
     ) -> Any:
         for attempt in (1, 2):
             headers = {}
@@ -258,7 +262,7 @@ class RelayApi:
                     timeout=REQUEST_TIMEOUT,
                 ) as response:
                     if raw and response.status == 200:
-                        return await response.read()
+                        return await _read_body(response, progress)
                     status = response.status
                     try:
                         body = await response.json(content_type=None)
@@ -525,7 +529,10 @@ class RelayApi:
 
     # --- blobs --------------------------------------------------------------------------
 
-    async def upload_blob(self, group_id: bytes, blob: bytes) -> bytes:
+    async def upload_blob(
+        self, group_id: bytes, blob: bytes, progress: Progress | None = None
+    ) -> bytes:
+        """Upload in chunks; ``progress(sent, total)`` after each."""
         started = await self._request(
             "POST", f"/v1/groups/{group_id.hex()}/blobs", json={"size": len(blob)}
         )
@@ -540,14 +547,28 @@ class RelayApi:
                 params={"offset": offset},
             )
             offset += len(chunk)
+            if progress is not None:
+                progress(offset, len(blob))
         await self._request("POST", f"/v1/blobs/{blob_id.hex()}/complete", json={})
         return blob_id
 
-    async def download_blob(self, blob_id: bytes) -> bytes:
-        data = await self._request("GET", f"/v1/blobs/{blob_id.hex()}", raw=True)
+    async def download_blob(self, blob_id: bytes, progress: Progress | None = None) -> bytes:
+        """The blob; ``progress(received, total)`` as it arrives."""
+        data = await self._request("GET", f"/v1/blobs/{blob_id.hex()}", raw=True, progress=progress)
         if not isinstance(data, bytes):
             raise RelayProtocolError("blob download returned no bytes")
         return data
+
+
+async def _read_body(response: aiohttp.ClientResponse, progress: Progress | None) -> bytes:
+    if progress is None:
+        return await response.read()
+    total = response.content_length or 0
+    parts = bytearray()
+    async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK):
+        parts += chunk
+        progress(len(parts), max(total, len(parts)))
+    return bytes(parts)
 
 
 def now() -> int:

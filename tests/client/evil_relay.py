@@ -43,7 +43,7 @@ from client.enrolment import accept_invite
 from client.member import Member
 from client.profile import Profile
 from client.random import SystemRandom
-from client.relay_api import FetchedMessage, RelayApi, SentMessage
+from client.relay_api import FetchedMessage, Progress, RelayApi, SentMessage
 from client.store import SecurityEvent, new_client_message_id
 from crypto.signatures import SigningKey
 from protocol.case_envelope import export_epoch_keys, seal_item
@@ -238,8 +238,8 @@ class EvilApi(RelayApi):
     async def inbox(self, after: int) -> list[tuple[int, bytes, bytes]]:
         return [*await super().inbox(after), *self.relay.inbox_extra.get(self.device_id, [])]
 
-    async def download_blob(self, blob_id: bytes) -> bytes:
-        return await super().download_blob(self.relay.blob_swaps.get(blob_id, blob_id))
+    async def download_blob(self, blob_id: bytes, progress: Progress | None = None) -> bytes:
+        return await super().download_blob(self.relay.blob_swaps.get(blob_id, blob_id), progress)
 
 
 # --- a malicious member -------------------------------------------------------------------

@@ -1,0 +1,314 @@
+"""The pages before the main window: enrolling this device with an invite (first run),
+waiting for the coordinator's approval, and unlocking the profile (every later run).
+
+These pages only collect input and check what can be checked locally (the invite words'
+checksum, the passphrase's strength, that the two passphrases match); the window runs the
+slow parts (the relay, Argon2id) in the worker and tells the page how it went.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from client.desktop.messages import error_text
+from client.desktop.passphrase_strength import Weakness, rate_passphrase
+from client.desktop.qr_image import read_qr_text
+from client.desktop.retranslating import Retranslating
+from client.invite_codes import read_invite
+from client.keystore_payload import check_relay_url
+from crypto.errors import CasecircleError
+from protocol.invites import InviteCode
+
+
+def _heading(text: str = "") -> QLabel:
+    label = QLabel(text)
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 1.4)
+    font.setBold(True)
+    label.setFont(font)
+    return label
+
+
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("error")
+    label.setStyleSheet("color: #b00020;")
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+class Page(Retranslating, QWidget):
+    """A page whose texts follow the language (``retranslate`` on every change)."""
+
+
+class EnrolPage(Page):
+    """First run: relay address, invite code (typed, pasted or from the QR image) and a new
+    passphrase with a strength meter."""
+
+    submitted = Signal(str, object, str)  # relay URL, InviteCode, passphrase
+    audit_requested = Signal()
+
+    def __init__(self, relay_url: str = "") -> None:
+        super().__init__()
+        self.heading = _heading()
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
+        self.relay = QLineEdit(relay_url)
+        self.code = QPlainTextEdit()
+        self.code.setTabChangesFocus(True)
+        self.code.setFixedHeight(90)
+        self.open_image = QPushButton()
+        self.open_image.clicked.connect(self._open_image)
+        self.passphrase = QLineEdit()
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.textChanged.connect(self._rate)
+        self.repeat = QLineEdit()
+        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.strength = QProgressBar()
+        self.strength.setRange(0, 4)
+        self.strength.setTextVisible(False)
+        self.strength_text = QLabel()
+        self.strength_text.setWordWrap(True)
+        self.error = _error_label()
+        self.send = QPushButton()
+        self.send.setDefault(True)
+        self.send.clicked.connect(self._submit)
+        self.audit = QPushButton()
+        self.audit.setFlat(True)
+        self.audit.clicked.connect(self.audit_requested)
+
+        code_row = QHBoxLayout()
+        code_row.addWidget(self.code, 1)
+        code_row.addWidget(self.open_image, 0, Qt.AlignmentFlag.AlignTop)
+        self.labels = [QLabel() for _ in range(5)]
+        self.form = QFormLayout()
+        self.form.addRow(self.labels[0], self.relay)
+        self.form.addRow(self.labels[1], code_row)
+        self.form.addRow(self.labels[2], self.passphrase)
+        self.form.addRow(self.labels[3], self.strength)
+        self.form.addRow("", self.strength_text)
+        self.form.addRow(self.labels[4], self.repeat)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.intro)
+        layout.addLayout(self.form)
+        layout.addWidget(self.error)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.audit)
+        buttons.addStretch(1)
+        buttons.addWidget(self.send)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.heading.setText(self.tr("Join your platform"))
+        self.intro.setText(
+            self.tr(
+                "Your coordinator gave you an invite code: 24 words, or a QR code image."
+                " This device then asks to join, and waits until the coordinator approves it."
+            )
+        )
+        texts = [
+            self.tr("Relay address"),
+            self.tr("Invite code"),
+            self.tr("New passphrase"),
+            self.tr("Strength"),
+            self.tr("Passphrase again"),
+        ]
+        for label, text in zip(self.labels, texts, strict=True):
+            label.setText(text)
+        self.relay.setPlaceholderText("https://relay.example.org")
+        self.code.setPlaceholderText(self.tr("Type or paste the 24 words"))
+        self.open_image.setText(self.tr("Open QR image…"))
+        self.send.setText(self.tr("Ask to join"))
+        self.audit.setText(self.tr("Audit a relay export instead…"))
+        self._rate(self.passphrase.text())
+
+    def _open_image(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Invite QR code"), "", self.tr("Images (*.png *.jpg *.jpeg)")
+        )
+        if name:
+            self.load_qr_image(Path(name))
+
+    def load_qr_image(self, path: Path) -> None:
+        try:
+            self.code.setPlainText(read_qr_text(path))
+            self.error.clear()
+        except CasecircleError as exc:
+            self.error.setText(error_text(exc))
+
+    def _rate(self, passphrase: str) -> None:
+        rating = rate_passphrase(passphrase) if passphrase else None
+        self.strength.setValue(rating.score if rating else 0)
+        if rating is None:
+            self.strength_text.setText(self.tr("Use four or more unrelated words."))
+            return
+        if rating.acceptable:
+            self.strength_text.setText(self.tr("Strong enough."))
+            return
+        hints = [self._weakness_text(w) for w in rating.weaknesses]
+        self.strength_text.setText(" ".join([self.tr("Too weak."), *hints]))
+
+    def _weakness_text(self, weakness: Weakness) -> str:
+        return {
+            Weakness.TOO_SHORT: self.tr("It is short."),
+            Weakness.COMMON_PASSWORD: self.tr("It is a common password."),
+            Weakness.NAME_OR_ORGANISATION: self.tr("It contains your name or organisation."),
+            Weakness.COMMON_NAME: self.tr("It contains a common name."),
+            Weakness.COMMON_WORD: self.tr("It is built from common words alone."),
+            Weakness.PREDICTABLE_SUBSTITUTION: self.tr(
+                "Replacing letters by digits does not help."
+            ),
+            Weakness.REVERSED_WORD: self.tr("A word written backwards is easy to guess."),
+            Weakness.KEYBOARD_PATTERN: self.tr("It follows the keyboard."),
+            Weakness.REPEAT: self.tr("It repeats itself."),
+            Weakness.SEQUENCE: self.tr("It contains a sequence."),
+            Weakness.DATE: self.tr("It contains a date or year."),
+        }.get(weakness, "")
+
+    def _submit(self) -> None:
+        """Check locally, then hand over; the page keeps every field as typed on failure."""
+        url = self.relay.text().strip()
+        try:
+            check_relay_url(url)
+        except ValueError as exc:
+            self.error.setText(self.tr("The relay address is not valid: {0}").format(exc))
+            return
+        try:
+            code: InviteCode = read_invite(self.code.toPlainText())
+        except CasecircleError as exc:
+            self.error.setText(error_text(exc))
+            return
+        passphrase = self.passphrase.text()
+        if not rate_passphrase(passphrase).acceptable:
+            self.error.setText(self.tr("Choose a stronger passphrase."))
+            return
+        if passphrase != self.repeat.text():
+            self.error.setText(self.tr("The two passphrases differ."))
+            return
+        self.error.clear()
+        self.submitted.emit(url, code, passphrase)
+
+    def failed(self, error: BaseException) -> None:
+        self.error.setText(error_text(error))
+
+
+class WaitingPage(Page):
+    """The request is sent; the coordinator must approve it (they compare the invite id)."""
+
+    cancelled = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heading = _heading()
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.cancel = QPushButton()
+        self.cancel.clicked.connect(self.cancelled)
+        self.invite_id = ""
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.text)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.cancel, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addStretch(1)
+        self.retranslate()
+
+    def waiting_for(self, invite_id: str) -> None:
+        self.invite_id = invite_id
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.heading.setText(self.tr("Waiting for approval"))
+        self.text.setText(
+            self.tr(
+                "The request of this device was sent. Your coordinator now approves it; this"
+                " can take a while, and this window may stay open. Invite id: {0}"
+            ).format(self.invite_id)
+        )
+        self.cancel.setText(self.tr("Cancel"))
+
+
+class UnlockPage(Page):
+    """Every later run: the passphrase opens the keystore (Argon2id, about a second)."""
+
+    submitted = Signal(str)
+    audit_requested = Signal()
+
+    def __init__(self, profile_dir: Path) -> None:
+        super().__init__()
+        self.profile_dir = profile_dir
+        self.heading = _heading()
+        self.where = QLabel()
+        self.where.setWordWrap(True)
+        self.passphrase = QLineEdit()
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.returnPressed.connect(self._submit)
+        self.unlock = QPushButton()
+        self.unlock.setDefault(True)
+        self.unlock.clicked.connect(self._submit)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.hide()
+        self.error = _error_label()
+        self.audit = QPushButton()
+        self.audit.setFlat(True)
+        self.audit.clicked.connect(self.audit_requested)
+        row = QHBoxLayout()
+        row.addWidget(self.passphrase, 1)
+        row.addWidget(self.unlock)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.where)
+        layout.addLayout(row)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.error)
+        layout.addWidget(self.audit, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(2)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.heading.setText(self.tr("Unlock casecircle"))
+        self.where.setText(self.tr("Profile: {0}").format(self.profile_dir))
+        self.passphrase.setPlaceholderText(self.tr("Passphrase"))
+        self.unlock.setText(self.tr("Unlock"))
+        self.audit.setText(self.tr("Audit a relay export instead…"))
+
+    def _submit(self) -> None:
+        if not self.passphrase.text():
+            return
+        self.set_busy(True)
+        self.error.clear()
+        self.submitted.emit(self.passphrase.text())
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+        self.unlock.setEnabled(not busy)
+        self.passphrase.setEnabled(not busy)
+
+    def failed(self, error: BaseException) -> None:
+        self.set_busy(False)
+        self.passphrase.selectAll()
+        self.passphrase.setFocus()
+        self.error.setText(error_text(error))

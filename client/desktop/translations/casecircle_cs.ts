@@ -1,0 +1,1404 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="cs_CZ">
+<context>
+    <name>AddColleagueDialog</name>
+    <message>
+        <location filename="../members_panel.py" line="139"/>
+        <source>Add a colleague</source>
+        <translation>Přidat kolegu</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="141"/>
+        <source>Their devices are checked against the directory before anything is sent.</source>
+        <translation>Před odesláním čehokoli se zařízení vybrané osoby ověří v adresáři.</translation>
+    </message>
+</context>
+<context>
+    <name>AttachmentLine</name>
+    <message>
+        <location filename="../thread_view.py" line="65"/>
+        <source>Save…</source>
+        <translation>Uložit…</translation>
+    </message>
+</context>
+<context>
+    <name>AuditorPage</name>
+    <message>
+        <location filename="../auditor_page.py" line="261"/>
+        <source>Audit a relay</source>
+        <translation>Audit serveru</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="264"/>
+        <source>Checks from outside that the relay stores only ciphertext and an honest transparency log. Give the relay&apos;s data directory (best with the relay stopped) or an audit export; nothing there is changed.</source>
+        <translation>Zvenčí ověří, že server ukládá pouze zašifrovaná data a vede poctivý transparentní log. Zadejte datový adresář serveru (nejlépe při zastaveném serveru) nebo auditní export; nic v nich se nezmění.</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="270"/>
+        <source>Relay data or export</source>
+        <translation>Data serveru nebo export</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="271"/>
+        <source>Platform root key</source>
+        <translation>Kořenový klíč platformy</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="272"/>
+        <source>Relay key</source>
+        <translation>Klíč serveru</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="273"/>
+        <source>Tree heads files</source>
+        <translation>Soubory hlav stromu</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="274"/>
+        <location filename="../auditor_page.py" line="327"/>
+        <source>Canary markers</source>
+        <translation>Kontrolní značky (canary)</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="275"/>
+        <source>Relay log files</source>
+        <translation>Soubory logů serveru</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="279"/>
+        <source>A folder holding {0}</source>
+        <translation>Složka obsahující {0}</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="280"/>
+        <source>Folder…</source>
+        <translation>Složka…</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="281"/>
+        <source>Database file…</source>
+        <translation>Soubor databáze…</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="283"/>
+        <source>64 hex digits; optional when tree heads files are given</source>
+        <translation>64 šestnáctkových číslic; nepovinné, pokud jsou zadány soubory hlav stromu</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="286"/>
+        <source>64 hex digits; optional, taken from the data when left empty</source>
+        <translation>64 šestnáctkových číslic; nepovinné, nevyplněný klíč se převezme z dat</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="288"/>
+        <source>Optional: without markers the canary is skipped</source>
+        <translation>Nepovinné: bez značek se kontrola canary přeskočí</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="289"/>
+        <source>Choose…</source>
+        <translation>Vybrat…</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="291"/>
+        <source>Add…</source>
+        <translation>Přidat…</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="292"/>
+        <source>Remove</source>
+        <translation>Odebrat</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="293"/>
+        <source>Back</source>
+        <translation>Zpět</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="294"/>
+        <source>Run the audit</source>
+        <translation>Spustit audit</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="295"/>
+        <source>Save HTML report…</source>
+        <translation>Uložit zprávu v HTML…</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="296"/>
+        <source>Check</source>
+        <translation>Kontrola</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="296"/>
+        <source>Result</source>
+        <translation>Výsledek</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="296"/>
+        <source>Details</source>
+        <translation>Podrobnosti</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="302"/>
+        <source>Relay data directory or export</source>
+        <translation>Datový adresář serveru nebo export</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="309"/>
+        <source>The relay&apos;s database</source>
+        <translation>Databáze serveru</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="311"/>
+        <source>Relay database ({0})</source>
+        <translation>Databáze serveru ({0})</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="318"/>
+        <source>Tree heads exported by clients</source>
+        <translation>Hlavy stromu exportované klienty</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="318"/>
+        <source>JSON files (*.json)</source>
+        <translation>Soubory JSON (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="323"/>
+        <source>The relay&apos;s log files</source>
+        <translation>Soubory logů serveru</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="377"/>
+        <source>Choose the relay&apos;s data directory or an audit export.</source>
+        <translation>Zvolte datový adresář serveru nebo auditní export.</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="382"/>
+        <source>A key is 64 hex digits.</source>
+        <translation>Klíč musí mít 64 šestnáctkových číslic.</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="403"/>
+        <source>The audit could not run: {0}</source>
+        <translation>Audit nebylo možné provést: {0}</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="418"/>
+        <source>PASS</source>
+        <translation>VYHOVUJE</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="419"/>
+        <source>FAIL</source>
+        <translation>NEVYHOVUJE</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="420"/>
+        <source>SKIPPED</source>
+        <translation>PŘESKOČENO</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="432"/>
+        <source>Verdict: {0}</source>
+        <translation>Celkový výsledek: {0}</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="435"/>
+        <source>an audit export</source>
+        <translation>auditní export</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="435"/>
+        <source>a relay data directory</source>
+        <translation>datový adresář serveru</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="437"/>
+        <source>not given</source>
+        <translation>nezadán</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="438"/>
+        <source>unknown</source>
+        <translation>neznámý</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="440"/>
+        <source>Audited {0} ({1}). Platform root key: {2}. Relay key: {3}.</source>
+        <translation>Auditováno: {0} ({1}). Kořenový klíč platformy: {2}. Klíč serveru: {3}.</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="471"/>
+        <source>Proves</source>
+        <translation>Prokazuje</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="472"/>
+        <source>Cannot prove</source>
+        <translation>Nemůže prokázat</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="474"/>
+        <source>Fact</source>
+        <translation>Údaj</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="476"/>
+        <source>Failure</source>
+        <translation>Selhání</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="476"/>
+        <source>Note</source>
+        <translation>Poznámka</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../auditor_page.py" line="479"/>
+        <source>%n further finding(s) not listed.</source>
+        <translation>
+            <numerusform>%n další zjištění není uvedeno.</numerusform>
+            <numerusform>%n další zjištění nejsou uvedena.</numerusform>
+            <numerusform>%n dalších zjištění není uvedeno.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="480"/>
+        <source>More</source>
+        <translation>Další</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="503"/>
+        <source>Save the audit report</source>
+        <translation>Uložit zprávu z auditu</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="503"/>
+        <source>HTML (*.html)</source>
+        <translation>HTML (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="514"/>
+        <source>Report saved to {0}.</source>
+        <translation>Zpráva byla uložena do {0}.</translation>
+    </message>
+    <message>
+        <location filename="../auditor_page.py" line="517"/>
+        <source>The report could not be saved: {0}</source>
+        <translation>Zprávu nebylo možné uložit: {0}</translation>
+    </message>
+</context>
+<context>
+    <name>CaseList</name>
+    <message>
+        <location filename="../case_list.py" line="47"/>
+        <source>Cases</source>
+        <translation>Případy</translation>
+    </message>
+    <message>
+        <location filename="../case_list.py" line="48"/>
+        <source>New case…</source>
+        <translation>Nový případ…</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../case_list.py" line="84"/>
+        <source>%n unread</source>
+        <translation>
+            <numerusform>%n nepřečtený</numerusform>
+            <numerusform>%n nepřečtené</numerusform>
+            <numerusform>%n nepřečtených</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../case_list.py" line="86"/>
+        <source>this device was removed from the case</source>
+        <translation>toto zařízení bylo z případu odebráno</translation>
+    </message>
+</context>
+<context>
+    <name>CompareKeysDialog</name>
+    <message>
+        <location filename="../members_panel.py" line="193"/>
+        <source>Compare keys with {0}</source>
+        <translation>Porovnání klíčů – {0}</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="196"/>
+        <source>Compare these numbers with {0}, in person or on a call you trust (or scan each other&apos;s code). If they are the same on both devices, no one is in between.</source>
+        <translation>Porovnejte toto bezpečnostní číslo s číslem, které vidí {0} – osobně nebo během hovoru, kterému důvěřujete (případně si navzájem naskenujte kód). Pokud je na obou zařízeních stejné, nikdo se mezi vás nevložil.</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="201"/>
+        <source>The numbers are the same: mark this device as verified</source>
+        <translation>Bezpečnostní čísla se shodují: označit toto zařízení jako ověřené</translation>
+    </message>
+</context>
+<context>
+    <name>Composer</name>
+    <message>
+        <location filename="../composer.py" line="97"/>
+        <source>Write a note to the case…</source>
+        <translation>Napište záznam k případu…</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="98"/>
+        <source>Attach files…</source>
+        <translation>Přiložit soubory…</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="99"/>
+        <source>Send</source>
+        <translation>Odeslat</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="100"/>
+        <source>Send anyway</source>
+        <translation>Přesto odeslat</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="129"/>
+        <source>Attach files</source>
+        <translation>Přiložit soubory</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="173"/>
+        <source>File {0} of {1}: %p%</source>
+        <translation>Soubor {0} z {1}: %p%</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="193"/>
+        <source>a birth number</source>
+        <translation>rodné číslo</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="194"/>
+        <source>a phone number</source>
+        <translation>telefonní číslo</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="195"/>
+        <source>an e-mail address</source>
+        <translation>e-mailová adresa</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="196"/>
+        <source>a street address</source>
+        <translation>adresa</translation>
+    </message>
+    <message>
+        <location filename="../composer.py" line="200"/>
+        <source>This note may identify someone ({0}). Cases stay anonymised: edit the note, or send it anyway.</source>
+        <translation>Tento záznam může někoho identifikovat ({0}). Případy musí zůstat anonymizované: upravte záznam, nebo jej přesto odešlete.</translation>
+    </message>
+</context>
+<context>
+    <name>ConfirmRevokeDialog</name>
+    <message>
+        <location filename="../coordinator_page.py" line="904"/>
+        <source>The device was lost or stolen</source>
+        <translation>Zařízení bylo ztraceno nebo odcizeno</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="905"/>
+        <source>Its key may be compromised</source>
+        <translation>Jeho klíč mohl být kompromitován</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="906"/>
+        <source>The member left</source>
+        <translation>Člen ukončil spolupráci</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="907"/>
+        <source>Replaced by a new device</source>
+        <translation>Nahrazeno novým zařízením</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="908"/>
+        <source>No reason given</source>
+        <translation>Bez udání důvodu</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="913"/>
+        <source>Revoke a device</source>
+        <translation>Zneplatnit zařízení</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="916"/>
+        <source>Revoke device {0} of {1} ({2})? It can no longer read new notes or post; this is logged and cannot be undone.</source>
+        <translation>Zneplatnit zařízení {0} člena {1} ({2})? Zařízení pak nebude moci číst nové záznamy ani přidávat vlastní; tento krok se zapíše do logu a nelze jej vrátit zpět.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="920"/>
+        <source>Reason</source>
+        <translation>Důvod</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="922"/>
+        <source>Revoke a member</source>
+        <translation>Zneplatnit člena</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../coordinator_page.py" line="925"/>
+        <source>Revoke every device of {0} ({1}): %n device(s)? They can no longer read new notes or post; this is logged and cannot be undone.</source>
+        <translation>
+            <numerusform>Zneplatnit všechna zařízení člena {0} ({1}), celkem %n? Zařízení pak nebude moci číst nové záznamy ani přidávat vlastní; tento krok se zapíše do logu a nelze jej vrátit zpět.</numerusform>
+            <numerusform>Zneplatnit všechna zařízení člena {0} ({1}), celkem %n? Zařízení pak nebudou moci číst nové záznamy ani přidávat vlastní; tento krok se zapíše do logu a nelze jej vrátit zpět.</numerusform>
+            <numerusform>Zneplatnit všechna zařízení člena {0} ({1}), celkem %n? Zařízení pak nebudou moci číst nové záznamy ani přidávat vlastní; tento krok se zapíše do logu a nelze jej vrátit zpět.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="937"/>
+        <source>Revoke</source>
+        <translation>Zneplatnit</translation>
+    </message>
+</context>
+<context>
+    <name>CoordinatorPage</name>
+    <message>
+        <location filename="../coordinator_page.py" line="305"/>
+        <source>Coordinator</source>
+        <translation>Koordinátor</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="306"/>
+        <location filename="../coordinator_page.py" line="380"/>
+        <source>Refresh</source>
+        <translation>Obnovit</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="307"/>
+        <source>Members &amp;&amp; devices</source>
+        <translation>Členové &amp;&amp; zařízení</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="308"/>
+        <source>Invites</source>
+        <translation>Pozvánky</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="309"/>
+        <source>Approvals</source>
+        <translation>Schvalování</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="310"/>
+        <source>All devices ever issued</source>
+        <translation>Všechna vydaná zařízení</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="314"/>
+        <source>Member or device</source>
+        <translation>Člen nebo zařízení</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="315"/>
+        <location filename="../coordinator_page.py" line="332"/>
+        <location filename="../coordinator_page.py" line="362"/>
+        <location filename="../coordinator_page.py" line="392"/>
+        <source>Organisation</source>
+        <translation>Organizace</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="316"/>
+        <location filename="../coordinator_page.py" line="333"/>
+        <location filename="../coordinator_page.py" line="363"/>
+        <location filename="../coordinator_page.py" line="393"/>
+        <source>Role</source>
+        <translation>Role</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="317"/>
+        <location filename="../coordinator_page.py" line="364"/>
+        <location filename="../coordinator_page.py" line="397"/>
+        <source>Status</source>
+        <translation>Stav</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="320"/>
+        <source>Revoke device…</source>
+        <translation>Zneplatnit zařízení…</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="321"/>
+        <source>Revoke member…</source>
+        <translation>Zneplatnit člena…</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="322"/>
+        <source>Propose removals again</source>
+        <translation>Znovu navrhnout odebrání</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="325"/>
+        <source>Revoking is logged for everyone and cannot be undone. The device&apos;s removal is proposed in every case it is in; the next member online carries it out.</source>
+        <translation>Zneplatnění se zapíše do logu viditelného pro všechny a nelze jej vrátit zpět. Odebrání zařízení se navrhne ve všech případech, jichž se účastní; provede je první člen, který bude připojen.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="331"/>
+        <location filename="../coordinator_page.py" line="361"/>
+        <location filename="../coordinator_page.py" line="391"/>
+        <source>Name</source>
+        <translation>Jméno</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="334"/>
+        <source>Valid for</source>
+        <translation>Platnost</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="335"/>
+        <source>Words in</source>
+        <translation>Jazyk slov</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="339"/>
+        <source>The member&apos;s full name</source>
+        <translation>Celé jméno člena</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="340"/>
+        <source>Their agency</source>
+        <translation>Instituce člena</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="341"/>
+        <source>e.g. police officer, nurse, social worker</source>
+        <translation>např. policista, zdravotní sestra, sociální pracovnice</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="342"/>
+        <source> days</source>
+        <translation> dní</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="343"/>
+        <source>English</source>
+        <translation>Angličtina</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="343"/>
+        <source>Czech</source>
+        <translation>Čeština</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="347"/>
+        <source>Create invite</source>
+        <translation>Vytvořit pozvánku</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="348"/>
+        <source>Invite code</source>
+        <translation>Kód pozvánky</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="351"/>
+        <source>These words and this image are the invite&apos;s secret. Hand them over in person or on a channel apart from the relay, then hide them.</source>
+        <translation>Tato slova a tento obrázek jsou tajemstvím pozvánky. Předejte je osobně nebo jiným kanálem než přes server a poté je skryjte.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="355"/>
+        <source>Save QR image…</source>
+        <translation>Uložit obrázek s QR kódem…</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="356"/>
+        <source>Done: hide the code</source>
+        <translation>Hotovo: skrýt kód</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="357"/>
+        <source>Invite book</source>
+        <translation>Evidence pozvánek</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="360"/>
+        <location filename="../coordinator_page.py" line="377"/>
+        <source>Invite id</source>
+        <translation>ID pozvánky</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="365"/>
+        <source>Created</source>
+        <translation>Vytvořeno</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="371"/>
+        <source>A device that asked to join shows its invite id on its screen: compare it with the one here before approving. Approving checks the device&apos;s proof of the invite code; a request that fails the check is rejected.</source>
+        <translation>Zařízení, které požádalo o připojení, zobrazuje na své obrazovce ID pozvánky: před schválením je porovnejte s ID uvedeným zde. Při schválení se ověří, že zařízení prokázalo znalost kódu pozvánky; žádost, která ověřením neprojde, je zamítnuta.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="377"/>
+        <source>Device</source>
+        <translation>Zařízení</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="377"/>
+        <source>Received</source>
+        <translation>Přijato</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="377"/>
+        <source>Invited</source>
+        <translation>Pozvaná osoba</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="379"/>
+        <source>Approve</source>
+        <translation>Schválit</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="384"/>
+        <source>Every device the platform root ever issued, as the transparency log shows it, revoked ones included.</source>
+        <translation>Všechna zařízení, kterým kdy kořenová autorita platformy vydala pověření, podle transparentního logu, včetně zneplatněných.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="390"/>
+        <source>Device id</source>
+        <translation>ID zařízení</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="394"/>
+        <source>Log entry</source>
+        <translation>Položka logu</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="395"/>
+        <source>Valid from</source>
+        <translation>Platné od</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="396"/>
+        <source>Valid until</source>
+        <translation>Platné do</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="398"/>
+        <source>Revoked</source>
+        <translation>Zneplatněno</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="399"/>
+        <source>Reason</source>
+        <translation>Důvod</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="412"/>
+        <source>no reason given</source>
+        <translation>bez udání důvodu</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="413"/>
+        <source>device lost</source>
+        <translation>ztráta zařízení</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="414"/>
+        <source>key compromised</source>
+        <translation>kompromitace klíče</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="415"/>
+        <source>member left</source>
+        <translation>odchod člena</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="416"/>
+        <source>superseded</source>
+        <translation>nahrazeno</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="422"/>
+        <source>revoked {0} ({1})</source>
+        <translation>zneplatněné {0} ({1})</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="426"/>
+        <location filename="../coordinator_page.py" line="435"/>
+        <source>expired {0}</source>
+        <translation>platnost skončila {0}</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="428"/>
+        <location filename="../coordinator_page.py" line="633"/>
+        <source>not yet valid</source>
+        <translation>dosud neplatné</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="429"/>
+        <source>active until {0}</source>
+        <translation>aktivní do {0}</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="433"/>
+        <source>used by device {0}</source>
+        <translation>použita zařízením {0}</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="436"/>
+        <source>open until {0}</source>
+        <translation>platná do {0}</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../coordinator_page.py" line="518"/>
+        <source>%n device(s)</source>
+        <translation>
+            <numerusform>%n zařízení</numerusform>
+            <numerusform>%n zařízení</numerusform>
+            <numerusform>%n zařízení</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../coordinator_page.py" line="519"/>
+        <source>%n active</source>
+        <translation>
+            <numerusform>%n aktivní</numerusform>
+            <numerusform>%n aktivní</numerusform>
+            <numerusform>%n aktivních</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="522"/>
+        <source>you</source>
+        <translation>vy</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="530"/>
+        <source>Device {0}</source>
+        <translation>Zařízení {0}</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="532"/>
+        <source>this device</source>
+        <translation>toto zařízení</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="574"/>
+        <source>{0} ({1}), {2}</source>
+        <translation>{0} ({1}), {2}</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="578"/>
+        <source>not an invite of yours: left alone</source>
+        <translation>není vaše pozvánka: ponecháno bez zásahu</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="632"/>
+        <source>active</source>
+        <translation>aktivní</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="634"/>
+        <source>expired</source>
+        <translation>platnost skončila</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="635"/>
+        <source>revoked</source>
+        <translation>zneplatněné</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="702"/>
+        <source>Device {0} revoked (log entry {1}); its removal was proposed.</source>
+        <translation>Zařízení {0} bylo zneplatněno (položka logu {1}); jeho odebrání bylo navrženo.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../coordinator_page.py" line="713"/>
+        <source>%n device(s) revoked.</source>
+        <translation>
+            <numerusform>Bylo zneplatněno %n zařízení.</numerusform>
+            <numerusform>Byla zneplatněna %n zařízení.</numerusform>
+            <numerusform>Bylo zneplatněno %n zařízení.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../coordinator_page.py" line="721"/>
+        <source>%n removal proposal(s) sent.</source>
+        <translation>
+            <numerusform>Byl odeslán %n návrh na odebrání.</numerusform>
+            <numerusform>Byly odeslány %n návrhy na odebrání.</numerusform>
+            <numerusform>Bylo odesláno %n návrhů na odebrání.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="733"/>
+        <source>An invite needs a name, an organisation and a role.</source>
+        <translation>Pozvánka musí obsahovat jméno, organizaci a roli.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="776"/>
+        <source>For {0} ({1}), {2}. Invite id {3}. It can be used until {4}; the device&apos;s credential then lasts {5} days.</source>
+        <translation>Pro: {0} ({1}), {2}. ID pozvánky {3}. Lze ji použít do {4}; pověření zařízení pak platí {5} dní.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="802"/>
+        <source>Save the invite&apos;s QR image</source>
+        <translation>Uložit obrázek s QR kódem pozvánky</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="804"/>
+        <source>PNG images (*.png)</source>
+        <translation>Obrázky PNG (*.png)</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="819"/>
+        <source>QR image saved to {0}: it is as secret as the words.</source>
+        <translation>Obrázek s QR kódem byl uložen do {0}: je stejně tajný jako slova.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="856"/>
+        <source>{0} ({1})</source>
+        <translation>{0} ({1})</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="859"/>
+        <source>Approved {0}: device {1} certified and logged.</source>
+        <translation>Schváleno – {0}: zařízení {1} bylo certifikováno a zapsáno do logu.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_page.py" line="865"/>
+        <source>Rejected {0}: device {1} ({2}).</source>
+        <translation>Zamítnuto – {0}: zařízení {1} ({2}).</translation>
+    </message>
+</context>
+<context>
+    <name>DesktopWindow</name>
+    <message>
+        <location filename="../window.py" line="103"/>
+        <source>casecircle</source>
+        <translation>casecircle</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="104"/>
+        <source>Language</source>
+        <translation>Jazyk</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="105"/>
+        <source>Reconnect now</source>
+        <translation>Znovu připojit</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="183"/>
+        <location filename="../window.py" line="187"/>
+        <source>Connecting…</source>
+        <translation>Připojování…</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="186"/>
+        <source>Not connected</source>
+        <translation>Nepřipojeno</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="188"/>
+        <source>Online</source>
+        <translation>Připojeno</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="189"/>
+        <source>Disconnected</source>
+        <translation>Odpojeno</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="193"/>
+        <source>Offline: working from this device; next try in {0} s</source>
+        <translation>Offline: pracujete s daty v tomto zařízení; další pokus za {0} s</translation>
+    </message>
+</context>
+<context>
+    <name>EnrolPage</name>
+    <message>
+        <location filename="../start_pages.py" line="120"/>
+        <source>Join your platform</source>
+        <translation>Připojení k platformě</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="123"/>
+        <source>Your coordinator gave you an invite code: 24 words, or a QR code image. This device then asks to join, and waits until the coordinator approves it.</source>
+        <translation>Koordinátor vám předal kód pozvánky: 24 slov nebo obrázek s QR kódem. Toto zařízení poté požádá o připojení a počká, dokud je koordinátor neschválí.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="128"/>
+        <source>Relay address</source>
+        <translation>Adresa serveru</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="129"/>
+        <source>Invite code</source>
+        <translation>Kód pozvánky</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="130"/>
+        <source>New passphrase</source>
+        <translation>Nová heslová fráze</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="131"/>
+        <source>Strength</source>
+        <translation>Síla</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="132"/>
+        <source>Passphrase again</source>
+        <translation>Heslová fráze znovu</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="137"/>
+        <source>Type or paste the 24 words</source>
+        <translation>Napište nebo vložte 24 slov</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="138"/>
+        <source>Open QR image…</source>
+        <translation>Otevřít obrázek s QR kódem…</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="139"/>
+        <source>Ask to join</source>
+        <translation>Požádat o připojení</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="140"/>
+        <source>Audit a relay export instead…</source>
+        <translation>Místo toho auditovat export serveru…</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="145"/>
+        <source>Invite QR code</source>
+        <translation>QR kód pozvánky</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="145"/>
+        <source>Images (*.png *.jpg *.jpeg)</source>
+        <translation>Obrázky (*.png *.jpg *.jpeg)</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="161"/>
+        <source>Use four or more unrelated words.</source>
+        <translation>Použijte alespoň čtyři navzájem nesouvisející slova.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="164"/>
+        <source>Strong enough.</source>
+        <translation>Dostatečně silná.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="167"/>
+        <source>Too weak.</source>
+        <translation>Příliš slabá.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="171"/>
+        <source>It is short.</source>
+        <translation>Je krátká.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="172"/>
+        <source>It is a common password.</source>
+        <translation>Jde o běžné heslo.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="173"/>
+        <source>It contains your name or organisation.</source>
+        <translation>Obsahuje vaše jméno nebo název organizace.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="174"/>
+        <source>It contains a common name.</source>
+        <translation>Obsahuje běžné jméno.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="175"/>
+        <source>It is built from common words alone.</source>
+        <translation>Skládá se jen z běžných slov.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="177"/>
+        <source>Replacing letters by digits does not help.</source>
+        <translation>Nahrazení písmen číslicemi nepomůže.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="179"/>
+        <source>A word written backwards is easy to guess.</source>
+        <translation>Slovo napsané pozpátku se snadno uhodne.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="180"/>
+        <source>It follows the keyboard.</source>
+        <translation>Kopíruje rozložení klávesnice.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="181"/>
+        <source>It repeats itself.</source>
+        <translation>Opakuje se.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="182"/>
+        <source>It contains a sequence.</source>
+        <translation>Obsahuje řadu po sobě jdoucích znaků.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="183"/>
+        <source>It contains a date or year.</source>
+        <translation>Obsahuje datum nebo rok.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="192"/>
+        <source>The relay address is not valid: {0}</source>
+        <translation>Adresa serveru není platná: {0}</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="201"/>
+        <source>Choose a stronger passphrase.</source>
+        <translation>Zvolte silnější heslovou frázi.</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="204"/>
+        <source>The two passphrases differ.</source>
+        <translation>Heslové fráze se neshodují.</translation>
+    </message>
+</context>
+<context>
+    <name>MemberPage</name>
+    <message>
+        <location filename="../member_page.py" line="191"/>
+        <source>Save the file in</source>
+        <translation>Uložit soubor do složky</translation>
+    </message>
+    <message>
+        <location filename="../member_page.py" line="204"/>
+        <source>Saved {0}</source>
+        <translation>Uloženo: {0}</translation>
+    </message>
+    <message>
+        <location filename="../member_page.py" line="252"/>
+        <source>Adding {0}…</source>
+        <translation>Přidávání: {0}…</translation>
+    </message>
+</context>
+<context>
+    <name>MembersPanel</name>
+    <message>
+        <location filename="../members_panel.py" line="64"/>
+        <source>Members</source>
+        <translation>Členové</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="65"/>
+        <source>Add colleague…</source>
+        <translation>Přidat kolegu…</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="66"/>
+        <source>Remove from case</source>
+        <translation>Odebrat z případu</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="67"/>
+        <source>Compare keys…</source>
+        <translation>Porovnat klíče…</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="76"/>
+        <source>this device</source>
+        <translation>toto zařízení</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="78"/>
+        <source>✔ key compared</source>
+        <translation>✔ klíč porovnán</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="80"/>
+        <source>⚠ revoked</source>
+        <translation>⚠ zneplatněné</translation>
+    </message>
+</context>
+<context>
+    <name>Messages</name>
+    <message>
+        <location filename="../messages.py" line="24"/>
+        <source>Something unexpected went wrong: {0}</source>
+        <translation>Došlo k neočekávané chybě: {0}</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="28"/>
+        <source>The relay cannot be reached now. Nothing was changed; try again later.</source>
+        <translation>Server je nyní nedostupný. Nic nebylo změněno; zkuste to prosím později.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="31"/>
+        <source>The relay cannot be reached now. Notes wait in the outbox and are sent later.</source>
+        <translation>Server je nyní nedostupný. Záznamy čekají ve frontě k odeslání a odešlou se později.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="35"/>
+        <source>Wrong passphrase.</source>
+        <translation>Nesprávná heslová fráze.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="36"/>
+        <source>This profile is open in another window or program.</source>
+        <translation>Tento profil je otevřen v jiném okně nebo programu.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="39"/>
+        <source>There is no device profile in this folder.</source>
+        <translation>V této složce není žádný profil zařízení.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="40"/>
+        <source>This passphrase cannot be used: {0}</source>
+        <translation>Tuto heslovou frázi nelze použít: {0}</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="41"/>
+        <source>The invite code has a typo: the words do not check out.</source>
+        <translation>V kódu pozvánky je překlep: slova neprošla kontrolou.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="44"/>
+        <source>An invite code is 24 words.</source>
+        <translation>Kód pozvánky má 24 slov.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="45"/>
+        <source>A word of the invite code is not in the word list.</source>
+        <translation>Jedno ze slov kódu pozvánky není v seznamu slov.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="48"/>
+        <source>A word of the invite code is ambiguous; type it in full.</source>
+        <translation>Jedno ze slov kódu pozvánky je nejednoznačné; napište je celé.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="51"/>
+        <source>This invite is for another platform than the relay serves.</source>
+        <translation>Tato pozvánka patří k jiné platformě, než kterou obsluhuje tento server.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="54"/>
+        <source>The coordinator rejected this enrolment.</source>
+        <translation>Koordinátor tuto žádost o připojení zamítl.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="55"/>
+        <source>No approval came in time; ask for a new invite.</source>
+        <translation>Schválení nepřišlo včas; požádejte o novou pozvánku.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="58"/>
+        <source>The relay address is not valid: {0}</source>
+        <translation>Adresa serveru není platná: {0}</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="59"/>
+        <source>No invite QR code could be read from this image.</source>
+        <translation>Z tohoto obrázku se nepodařilo načíst QR kód pozvánky.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="63"/>
+        <source>Refused ({0}): {1}</source>
+        <translation>Odmítnuto ({0}): {1}</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="69"/>
+        <source>sending…</source>
+        <translation>odesílání…</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="70"/>
+        <source>signature verified</source>
+        <translation>podpis ověřen</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="71"/>
+        <source>signature verified, key compared</source>
+        <translation>podpis ověřen, klíč porovnán</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="72"/>
+        <source>author&apos;s device revoked since</source>
+        <translation>zařízení autora bylo mezitím zneplatněno</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="79"/>
+        <source>Messages {0}–{1} of this case were not delivered to this device.</source>
+        <translation>Zprávy {0}–{1} tohoto případu nebyly do tohoto zařízení doručeny.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="83"/>
+        <source>The relay is withholding messages of this case (from {0}).</source>
+        <translation>Server zadržuje zprávy tohoto případu (počínaje zprávou {0}).</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="87"/>
+        <source>The relay showed this device a history that contradicts what it saw before ({0}). Tell your coordinator.</source>
+        <translation>Server tomuto zařízení ukázal historii, která je v rozporu s tím, co zařízení vidělo dříve ({0}). Informujte svého koordinátora.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="93"/>
+        <source>A device of {0} was revoked. Its earlier notes stay, marked.</source>
+        <translation>Zařízení člena {0} bylo zneplatněno. Jeho dřívější záznamy zůstávají, ale jsou označeny.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="96"/>
+        <source>Something was refused and left out ({0}).</source>
+        <translation>Něco bylo odmítnuto a vynecháno ({0}).</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="107"/>
+        <source>{0} bytes</source>
+        <translation>{0} B</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="109"/>
+        <source>{0:.1f} kB</source>
+        <translation>{0:.1f} kB</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="110"/>
+        <source>{0:.1f} MB</source>
+        <translation>{0:.1f} MB</translation>
+    </message>
+</context>
+<context>
+    <name>NewCaseDialog</name>
+    <message>
+        <location filename="../member_page.py" line="324"/>
+        <source>New case</source>
+        <translation>Nový případ</translation>
+    </message>
+    <message>
+        <location filename="../member_page.py" line="325"/>
+        <source>Colleagues added later read the whole case</source>
+        <translation>Později přidaní kolegové uvidí celý případ</translation>
+    </message>
+    <message>
+        <location filename="../member_page.py" line="326"/>
+        <source>Colleagues added later read from then on</source>
+        <translation>Později přidaní kolegové uvidí jen záznamy od svého přidání</translation>
+    </message>
+    <message>
+        <location filename="../member_page.py" line="328"/>
+        <source>Use a pseudonym, not the person&apos;s name: the list shows it on screen.</source>
+        <translation>Použijte pseudonym, nikoli jméno osoby: seznam případů jej zobrazuje na obrazovce.</translation>
+    </message>
+    <message>
+        <location filename="../member_page.py" line="331"/>
+        <source>Pseudonym</source>
+        <translation>Pseudonym</translation>
+    </message>
+    <message>
+        <location filename="../member_page.py" line="331"/>
+        <source>Title</source>
+        <translation>Název</translation>
+    </message>
+    <message>
+        <location filename="../member_page.py" line="331"/>
+        <source>History</source>
+        <translation>Historie</translation>
+    </message>
+    <message>
+        <location filename="../member_page.py" line="338"/>
+        <source>Both a pseudonym and a title are needed.</source>
+        <translation>Vyplňte pseudonym i název.</translation>
+    </message>
+</context>
+<context>
+    <name>SecurityBanner</name>
+    <message>
+        <location filename="../security_banner.py" line="52"/>
+        <source>Show events…</source>
+        <translation>Zobrazit události…</translation>
+    </message>
+    <message>
+        <location filename="../security_banner.py" line="62"/>
+        <source>The relay showed this device a history of the directory that contradicts what it saw before. Do not trust new members or keys; tell your coordinator and the auditor.</source>
+        <translation>Server tomuto zařízení ukázal historii adresáře, která odporuje tomu, co zařízení vidělo dříve. Nedůvěřujte novým členům ani klíčům; informujte koordinátora a auditora.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../security_banner.py" line="70"/>
+        <source>%n message(s) or key(s) were refused and left out.</source>
+        <translation>
+            <numerusform>%n zpráva nebo klíč byl odmítnut a vynechán.</numerusform>
+            <numerusform>%n zprávy nebo klíče byly odmítnuty a vynechány.</numerusform>
+            <numerusform>%n zpráv nebo klíčů bylo odmítnuto a vynecháno.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>SecurityEventsDialog</name>
+    <message>
+        <location filename="../security_banner.py" line="91"/>
+        <source>Security events</source>
+        <translation>Bezpečnostní události</translation>
+    </message>
+    <message>
+        <location filename="../security_banner.py" line="96"/>
+        <source>Nothing was refused.</source>
+        <translation>Nic nebylo odmítnuto.</translation>
+    </message>
+</context>
+<context>
+    <name>ThreadView</name>
+    <message>
+        <location filename="../thread_view.py" line="151"/>
+        <source>Choose a case on the left, or open a new one.</source>
+        <translation>Vyberte případ vlevo, nebo založte nový.</translation>
+    </message>
+    <message>
+        <location filename="../thread_view.py" line="153"/>
+        <source>This device was removed from the case: it receives nothing new.</source>
+        <translation>Toto zařízení bylo z případu odebráno: nové záznamy už nedostává.</translation>
+    </message>
+</context>
+<context>
+    <name>UnlockPage</name>
+    <message>
+        <location filename="../start_pages.py" line="292"/>
+        <source>Unlock casecircle</source>
+        <translation>Odemknout casecircle</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="293"/>
+        <source>Profile: {0}</source>
+        <translation>Profil: {0}</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="294"/>
+        <source>Passphrase</source>
+        <translation>Heslová fráze</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="295"/>
+        <source>Unlock</source>
+        <translation>Odemknout</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="296"/>
+        <source>Audit a relay export instead…</source>
+        <translation>Místo toho auditovat export serveru…</translation>
+    </message>
+</context>
+<context>
+    <name>WaitingPage</name>
+    <message>
+        <location filename="../start_pages.py" line="242"/>
+        <source>Waiting for approval</source>
+        <translation>Čeká se na schválení</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="245"/>
+        <source>The request of this device was sent. Your coordinator now approves it; this can take a while, and this window may stay open. Invite id: {0}</source>
+        <translation>Žádost tohoto zařízení byla odeslána. Nyní ji musí schválit váš koordinátor; může to chvíli trvat a toto okno může zůstat otevřené. ID pozvánky: {0}</translation>
+    </message>
+    <message>
+        <location filename="../start_pages.py" line="249"/>
+        <source>Cancel</source>
+        <translation>Zrušit</translation>
+    </message>
+</context>
+</TS>

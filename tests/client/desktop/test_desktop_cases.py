@@ -1,0 +1,154 @@
+"""The member's main flows in the desktop app against a real relay: opening a case, sending
+a note and a file, adding a colleague who then reads both, a colleague's note arriving by
+push, saving an attachment, and a revoked colleague's notice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from client.desktop.case_views import NoteState, NoticeKind
+from client.desktop.member_page import MemberPage, NewCaseDialog
+from client.desktop.members_panel import AddColleagueDialog
+from client.desktop.window import DesktopWindow
+from client.push import ConnectionState
+from protocol.case_items import Note
+from tests.client.desktop.conftest import PASSPHRASE, TIMEOUT_MS
+
+FILE = b"%PDF-1.7\n" + b"Medical report, left forearm.\n" * 12_000  # about 360 kB
+
+
+def unlock(qtbot, window: DesktopWindow) -> MemberPage:
+    window.unlock_page.passphrase.setText(PASSPHRASE)
+    qtbot.mouseClick(window.unlock_page.unlock, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.member_page is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: window._status is not None and window._status.state == ConnectionState.CONNECTED,
+        timeout=TIMEOUT_MS,
+    )
+    assert window.member_page is not None
+    return window.member_page
+
+
+def open_new_case(qtbot, page: MemberPage, pseudonym: str = "Případ Modrá 17") -> bytes:
+    qtbot.mouseClick(page.case_list.new_button, Qt.MouseButton.LeftButton)
+    dialog = page.dialog
+    assert isinstance(dialog, NewCaseDialog)
+    dialog.pseudonym.setText(pseudonym)
+    dialog.title.setText("Rodina N. – opakované napadení")
+    dialog.accept()
+    qtbot.waitUntil(
+        lambda: (
+            page.thread_view.current is not None and page.thread_view.current.pseudonym == pseudonym
+        ),
+        timeout=TIMEOUT_MS,
+    )
+    assert page.case_id is not None
+    return page.case_id
+
+
+def send(qtbot, page: MemberPage, text: str, files: list[Path] | None = None) -> None:
+    page.composer.editor.setPlainText(text)
+    page.composer.add_files(files or [])
+    qtbot.mouseClick(page.composer.send, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.composer.editor.toPlainText() == "", timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: signed_card(page, text) is not None, timeout=TIMEOUT_MS)
+
+
+def signed_card(page: MemberPage, text: str):
+    for card in page.thread_view.cards:
+        if card.note.text == text and card.note.state != NoteState.SENDING:
+            return card
+    return None
+
+
+def test_a_case_with_a_note_a_file_and_a_colleague(
+    qtbot, platform, open_window, tmp_path: Path
+) -> None:
+    hospital = platform.colleague("hospital")
+    window = open_window(platform.enrolled_profile("police"))
+    page = unlock(qtbot, window)
+    case_id = open_new_case(qtbot, page)
+    assert [row.pseudonym for row in page.case_list.rows] == ["Případ Modrá 17"]
+
+    send(qtbot, page, "First visit done; the family agreed to a follow-up.")
+    report = tmp_path / "lekarska-zprava.pdf"
+    report.write_bytes(FILE)
+    send(qtbot, page, "The medical report.", [report])
+    card = signed_card(page, "The medical report.")
+    assert [line.name.text() for line in card.attachments] == ["lekarska-zprava.pdf"]
+    assert card.note.author_name == "Jana Dvořáková"
+    assert card.note.state == NoteState.SIGNED
+
+    qtbot.mouseClick(page.members.add, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: isinstance(page.dialog, AddColleagueDialog), timeout=TIMEOUT_MS)
+    dialog = page.dialog
+    assert isinstance(dialog, AddColleagueDialog)
+    dialog.select("Petr Novák")
+    dialog.accept()
+    qtbot.waitUntil(lambda: len(page.members.rows) == 2, timeout=TIMEOUT_MS)
+    assert {row.name for row in page.members.rows} == {"Jana Dvořáková", "Petr Novák"}
+
+    platform.run(hospital.sync())
+    notes = [s.stored.item for s in platform.run(hospital.notes(case_id))]
+    assert [n.text for n in notes if isinstance(n, Note)] == [
+        "First visit done; the family agreed to a follow-up.",
+        "The medical report.",
+    ]
+    attachment = notes[-1].attachments[0]
+    assert platform.run(hospital.download(attachment)) == FILE
+
+    platform.run(hospital.post_note(case_id, "Seen at the emergency room on Monday."))
+    qtbot.waitUntil(
+        lambda: signed_card(page, "Seen at the emergency room on Monday.") is not None,
+        timeout=TIMEOUT_MS,
+    )
+    pushed = signed_card(page, "Seen at the emergency room on Monday.")
+    assert (pushed.note.author_name, pushed.note.organisation) == (
+        "Petr Novák",
+        "Nemocnice Chomutov",
+    )
+    assert not pushed.note.own
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    page.save_attachment_to(card.note.key, 0, downloads)
+    qtbot.waitUntil((downloads / "lekarska-zprava.pdf").exists, timeout=TIMEOUT_MS)
+    assert (downloads / "lekarska-zprava.pdf").read_bytes() == FILE
+    qtbot.waitUntil(lambda: not page.busy, timeout=TIMEOUT_MS)
+    line = signed_card(page, "The medical report.").attachments[0]
+    assert line.progress.value() == line.progress.maximum()
+
+
+def test_a_revoked_colleague_is_shown_and_cut_off(qtbot, platform, open_window) -> None:
+    hospital = platform.colleague("hospital")
+    window = open_window(platform.enrolled_profile("police"))
+    page = unlock(qtbot, window)
+    case_id = open_new_case(qtbot, page)
+    platform.run(hospital.sync())
+    window.worker.run_blocking(page.session.add_colleague(case_id, hospital.member_id), 30)
+    platform.run(hospital.sync())
+    platform.run(hospital.post_note(case_id, "Note before the revocation."))
+    qtbot.waitUntil(
+        lambda: signed_card(page, "Note before the revocation.") is not None, timeout=TIMEOUT_MS
+    )
+
+    platform.run(platform.coordinator.revoke_device(hospital.device_id))
+
+    def revoked_shown() -> bool:
+        current = page.thread_view.current
+        return current is not None and any(
+            n.kind == NoticeKind.REVOKED_DEVICE for n in current.notices
+        )
+
+    qtbot.waitUntil(revoked_shown, timeout=TIMEOUT_MS)
+    assert any("Petr Novák" in label.text() for label in page.thread_view.notice_labels)
+    card = signed_card(page, "Note before the revocation.")
+    assert card.note.state == NoteState.AUTHOR_REVOKED
+    assert card.state.text() == "author's device revoked since"
+    # The member's client committed the revoked device's removal from the case.
+    qtbot.waitUntil(
+        lambda: [row.name for row in page.members.rows] == ["Jana Dvořáková"],
+        timeout=TIMEOUT_MS,
+    )
