@@ -15,6 +15,69 @@
     </message>
 </context>
 <context>
+    <name>ApprovalsTab</name>
+    <message>
+        <location filename="../coordinator_approvals.py" line="54"/>
+        <source>A device that asked to join shows its invite id on its screen: compare it with the one here before approving. Approving checks the device&apos;s proof of the invite code; a request that fails the check is rejected.</source>
+        <translation>Zařízení, které požádalo o připojení, zobrazuje na své obrazovce ID pozvánky: před schválením je porovnejte s ID uvedeným zde. Při schválení se ověří, že zařízení prokázalo znalost kódu pozvánky; žádost, která ověřením neprojde, je zamítnuta.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_approvals.py" line="60"/>
+        <source>Invite id</source>
+        <translation>ID pozvánky</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_approvals.py" line="60"/>
+        <source>Device</source>
+        <translation>Zařízení</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_approvals.py" line="60"/>
+        <source>Received</source>
+        <translation>Přijato</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_approvals.py" line="60"/>
+        <source>Invited</source>
+        <translation>Pozvaná osoba</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_approvals.py" line="62"/>
+        <source>Approve</source>
+        <translation>Schválit</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_approvals.py" line="63"/>
+        <source>Refresh</source>
+        <translation>Obnovit</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_approvals.py" line="77"/>
+        <source>{0} ({1}), {2}</source>
+        <translation>{0} ({1}), {2}</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_approvals.py" line="81"/>
+        <source>not an invite of yours: left alone</source>
+        <translation>není vaše pozvánka: ponecháno bez zásahu</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_approvals.py" line="129"/>
+        <source>{0} ({1})</source>
+        <translation>{0} ({1})</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_approvals.py" line="132"/>
+        <source>Approved {0}: device {1} certified and logged.</source>
+        <translation>Schváleno – {0}: zařízení {1} bylo certifikováno a zapsáno do logu.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_approvals.py" line="138"/>
+        <source>Rejected {0}: device {1} ({2}).</source>
+        <translation>Zamítnuto – {0}: zařízení {1} ({2}).</translation>
+    </message>
+</context>
+<context>
     <name>AttachmentLine</name>
     <message>
         <location filename="../thread_view.py" line="65"/>
@@ -396,52 +459,52 @@
 <context>
     <name>ConfirmRevokeDialog</name>
     <message>
-        <location filename="../coordinator_page.py" line="904"/>
+        <location filename="../coordinator_dialogs.py" line="38"/>
         <source>The device was lost or stolen</source>
         <translation>Zařízení bylo ztraceno nebo odcizeno</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="905"/>
+        <location filename="../coordinator_dialogs.py" line="39"/>
         <source>Its key may be compromised</source>
         <translation>Jeho klíč mohl být kompromitován</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="906"/>
+        <location filename="../coordinator_dialogs.py" line="40"/>
         <source>The member left</source>
         <translation>Člen ukončil spolupráci</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="907"/>
+        <location filename="../coordinator_dialogs.py" line="41"/>
         <source>Replaced by a new device</source>
         <translation>Nahrazeno novým zařízením</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="908"/>
+        <location filename="../coordinator_dialogs.py" line="42"/>
         <source>No reason given</source>
         <translation>Bez udání důvodu</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="913"/>
+        <location filename="../coordinator_dialogs.py" line="47"/>
         <source>Revoke a device</source>
         <translation>Zneplatnit zařízení</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="916"/>
+        <location filename="../coordinator_dialogs.py" line="50"/>
         <source>Revoke device {0} of {1} ({2})? It can no longer read new notes or post; this is logged and cannot be undone.</source>
         <translation>Zneplatnit zařízení {0} člena {1} ({2})? Zařízení pak nebude moci číst nové záznamy ani přidávat vlastní; tento krok se zapíše do logu a nelze jej vrátit zpět.</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="920"/>
+        <location filename="../coordinator_dialogs.py" line="54"/>
         <source>Reason</source>
         <translation>Důvod</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="922"/>
+        <location filename="../coordinator_dialogs.py" line="56"/>
         <source>Revoke a member</source>
         <translation>Zneplatnit člena</translation>
     </message>
     <message numerus="yes">
-        <location filename="../coordinator_page.py" line="925"/>
+        <location filename="../coordinator_dialogs.py" line="59"/>
         <source>Revoke every device of {0} ({1}): %n device(s)? They can no longer read new notes or post; this is logged and cannot be undone.</source>
         <translation>
             <numerusform>Zneplatnit všechna zařízení člena {0} ({1}), celkem %n? Zařízení pak nebude moci číst nové záznamy ani přidávat vlastní; tento krok se zapíše do logu a nelze jej vrátit zpět.</numerusform>
@@ -450,7 +513,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="937"/>
+        <location filename="../coordinator_dialogs.py" line="71"/>
         <source>Revoke</source>
         <translation>Zneplatnit</translation>
     </message>
@@ -458,354 +521,42 @@
 <context>
     <name>CoordinatorPage</name>
     <message>
-        <location filename="../coordinator_page.py" line="305"/>
+        <location filename="../coordinator_page.py" line="135"/>
         <source>Coordinator</source>
         <translation>Koordinátor</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="306"/>
-        <location filename="../coordinator_page.py" line="380"/>
+        <location filename="../coordinator_page.py" line="136"/>
         <source>Refresh</source>
         <translation>Obnovit</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="307"/>
+        <location filename="../coordinator_page.py" line="137"/>
         <source>Members &amp;&amp; devices</source>
         <translation>Členové &amp;&amp; zařízení</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="308"/>
+        <location filename="../coordinator_page.py" line="138"/>
         <source>Invites</source>
         <translation>Pozvánky</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="309"/>
+        <location filename="../coordinator_page.py" line="139"/>
         <source>Approvals</source>
         <translation>Schvalování</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="310"/>
+        <location filename="../coordinator_page.py" line="140"/>
         <source>All devices ever issued</source>
         <translation>Všechna vydaná zařízení</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="314"/>
-        <source>Member or device</source>
-        <translation>Člen nebo zařízení</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="315"/>
-        <location filename="../coordinator_page.py" line="332"/>
-        <location filename="../coordinator_page.py" line="362"/>
-        <location filename="../coordinator_page.py" line="392"/>
-        <source>Organisation</source>
-        <translation>Organizace</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="316"/>
-        <location filename="../coordinator_page.py" line="333"/>
-        <location filename="../coordinator_page.py" line="363"/>
-        <location filename="../coordinator_page.py" line="393"/>
-        <source>Role</source>
-        <translation>Role</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="317"/>
-        <location filename="../coordinator_page.py" line="364"/>
-        <location filename="../coordinator_page.py" line="397"/>
-        <source>Status</source>
-        <translation>Stav</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="320"/>
-        <source>Revoke device…</source>
-        <translation>Zneplatnit zařízení…</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="321"/>
-        <source>Revoke member…</source>
-        <translation>Zneplatnit člena…</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="322"/>
-        <source>Propose removals again</source>
-        <translation>Znovu navrhnout odebrání</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="325"/>
-        <source>Revoking is logged for everyone and cannot be undone. The device&apos;s removal is proposed in every case it is in; the next member online carries it out.</source>
-        <translation>Zneplatnění se zapíše do logu viditelného pro všechny a nelze jej vrátit zpět. Odebrání zařízení se navrhne ve všech případech, jichž se účastní; provede je první člen, který bude připojen.</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="331"/>
-        <location filename="../coordinator_page.py" line="361"/>
-        <location filename="../coordinator_page.py" line="391"/>
-        <source>Name</source>
-        <translation>Jméno</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="334"/>
-        <source>Valid for</source>
-        <translation>Platnost</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="335"/>
-        <source>Words in</source>
-        <translation>Jazyk slov</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="339"/>
-        <source>The member&apos;s full name</source>
-        <translation>Celé jméno člena</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="340"/>
-        <source>Their agency</source>
-        <translation>Instituce člena</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="341"/>
-        <source>e.g. police officer, nurse, social worker</source>
-        <translation>např. policista, zdravotní sestra, sociální pracovnice</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="342"/>
-        <source> days</source>
-        <translation> dní</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="343"/>
-        <source>English</source>
-        <translation>Angličtina</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="343"/>
-        <source>Czech</source>
-        <translation>Čeština</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="347"/>
-        <source>Create invite</source>
-        <translation>Vytvořit pozvánku</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="348"/>
-        <source>Invite code</source>
-        <translation>Kód pozvánky</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="351"/>
-        <source>These words and this image are the invite&apos;s secret. Hand them over in person or on a channel apart from the relay, then hide them.</source>
-        <translation>Tato slova a tento obrázek jsou tajemstvím pozvánky. Předejte je osobně nebo jiným kanálem než přes server a poté je skryjte.</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="355"/>
-        <source>Save QR image…</source>
-        <translation>Uložit obrázek s QR kódem…</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="356"/>
-        <source>Done: hide the code</source>
-        <translation>Hotovo: skrýt kód</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="357"/>
-        <source>Invite book</source>
-        <translation>Evidence pozvánek</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="360"/>
-        <location filename="../coordinator_page.py" line="377"/>
-        <source>Invite id</source>
-        <translation>ID pozvánky</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="365"/>
-        <source>Created</source>
-        <translation>Vytvořeno</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="371"/>
-        <source>A device that asked to join shows its invite id on its screen: compare it with the one here before approving. Approving checks the device&apos;s proof of the invite code; a request that fails the check is rejected.</source>
-        <translation>Zařízení, které požádalo o připojení, zobrazuje na své obrazovce ID pozvánky: před schválením je porovnejte s ID uvedeným zde. Při schválení se ověří, že zařízení prokázalo znalost kódu pozvánky; žádost, která ověřením neprojde, je zamítnuta.</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="377"/>
-        <source>Device</source>
-        <translation>Zařízení</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="377"/>
-        <source>Received</source>
-        <translation>Přijato</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="377"/>
-        <source>Invited</source>
-        <translation>Pozvaná osoba</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="379"/>
-        <source>Approve</source>
-        <translation>Schválit</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="384"/>
-        <source>Every device the platform root ever issued, as the transparency log shows it, revoked ones included.</source>
-        <translation>Všechna zařízení, kterým kdy kořenová autorita platformy vydala pověření, podle transparentního logu, včetně zneplatněných.</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="390"/>
-        <source>Device id</source>
-        <translation>ID zařízení</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="394"/>
-        <source>Log entry</source>
-        <translation>Položka logu</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="395"/>
-        <source>Valid from</source>
-        <translation>Platné od</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="396"/>
-        <source>Valid until</source>
-        <translation>Platné do</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="398"/>
-        <source>Revoked</source>
-        <translation>Zneplatněno</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="399"/>
-        <source>Reason</source>
-        <translation>Důvod</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="412"/>
-        <source>no reason given</source>
-        <translation>bez udání důvodu</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="413"/>
-        <source>device lost</source>
-        <translation>ztráta zařízení</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="414"/>
-        <source>key compromised</source>
-        <translation>kompromitace klíče</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="415"/>
-        <source>member left</source>
-        <translation>odchod člena</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="416"/>
-        <source>superseded</source>
-        <translation>nahrazeno</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="422"/>
-        <source>revoked {0} ({1})</source>
-        <translation>zneplatněné {0} ({1})</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="426"/>
-        <location filename="../coordinator_page.py" line="435"/>
-        <source>expired {0}</source>
-        <translation>platnost skončila {0}</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="428"/>
-        <location filename="../coordinator_page.py" line="633"/>
-        <source>not yet valid</source>
-        <translation>dosud neplatné</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="429"/>
-        <source>active until {0}</source>
-        <translation>aktivní do {0}</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="433"/>
-        <source>used by device {0}</source>
-        <translation>použita zařízením {0}</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="436"/>
-        <source>open until {0}</source>
-        <translation>platná do {0}</translation>
-    </message>
-    <message numerus="yes">
-        <location filename="../coordinator_page.py" line="518"/>
-        <source>%n device(s)</source>
-        <translation>
-            <numerusform>%n zařízení</numerusform>
-            <numerusform>%n zařízení</numerusform>
-            <numerusform>%n zařízení</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <location filename="../coordinator_page.py" line="519"/>
-        <source>%n active</source>
-        <translation>
-            <numerusform>%n aktivní</numerusform>
-            <numerusform>%n aktivní</numerusform>
-            <numerusform>%n aktivních</numerusform>
-        </translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="522"/>
-        <source>you</source>
-        <translation>vy</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="530"/>
-        <source>Device {0}</source>
-        <translation>Zařízení {0}</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="532"/>
-        <source>this device</source>
-        <translation>toto zařízení</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="574"/>
-        <source>{0} ({1}), {2}</source>
-        <translation>{0} ({1}), {2}</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="578"/>
-        <source>not an invite of yours: left alone</source>
-        <translation>není vaše pozvánka: ponecháno bez zásahu</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="632"/>
-        <source>active</source>
-        <translation>aktivní</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="634"/>
-        <source>expired</source>
-        <translation>platnost skončila</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="635"/>
-        <source>revoked</source>
-        <translation>zneplatněné</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="702"/>
+        <location filename="../coordinator_page.py" line="220"/>
         <source>Device {0} revoked (log entry {1}); its removal was proposed.</source>
         <translation>Zařízení {0} bylo zneplatněno (položka logu {1}); jeho odebrání bylo navrženo.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../coordinator_page.py" line="713"/>
+        <location filename="../coordinator_page.py" line="231"/>
         <source>%n device(s) revoked.</source>
         <translation>
             <numerusform>Bylo zneplatněno %n zařízení.</numerusform>
@@ -814,7 +565,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../coordinator_page.py" line="721"/>
+        <location filename="../coordinator_page.py" line="239"/>
         <source>%n removal proposal(s) sent.</source>
         <translation>
             <numerusform>Byl odeslán %n návrh na odebrání.</numerusform>
@@ -823,44 +574,84 @@
         </translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="733"/>
-        <source>An invite needs a name, an organisation and a role.</source>
-        <translation>Pozvánka musí obsahovat jméno, organizaci a roli.</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="776"/>
-        <source>For {0} ({1}), {2}. Invite id {3}. It can be used until {4}; the device&apos;s credential then lasts {5} days.</source>
-        <translation>Pro: {0} ({1}), {2}. ID pozvánky {3}. Lze ji použít do {4}; pověření zařízení pak platí {5} dní.</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="802"/>
-        <source>Save the invite&apos;s QR image</source>
-        <translation>Uložit obrázek s QR kódem pozvánky</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="804"/>
-        <source>PNG images (*.png)</source>
-        <translation>Obrázky PNG (*.png)</translation>
-    </message>
-    <message>
-        <location filename="../coordinator_page.py" line="819"/>
+        <location filename="../coordinator_page.py" line="275"/>
         <source>QR image saved to {0}: it is as secret as the words.</source>
         <translation>Obrázek s QR kódem byl uložen do {0}: je stejně tajný jako slova.</translation>
     </message>
+</context>
+<context>
+    <name>CoordinatorTexts</name>
     <message>
-        <location filename="../coordinator_page.py" line="856"/>
-        <source>{0} ({1})</source>
-        <translation>{0} ({1})</translation>
+        <location filename="../coordinator_texts.py" line="22"/>
+        <source>no reason given</source>
+        <translation>bez udání důvodu</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="859"/>
-        <source>Approved {0}: device {1} certified and logged.</source>
-        <translation>Schváleno – {0}: zařízení {1} bylo certifikováno a zapsáno do logu.</translation>
+        <location filename="../coordinator_texts.py" line="23"/>
+        <source>device lost</source>
+        <translation>ztráta zařízení</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="865"/>
-        <source>Rejected {0}: device {1} ({2}).</source>
-        <translation>Zamítnuto – {0}: zařízení {1} ({2}).</translation>
+        <location filename="../coordinator_texts.py" line="24"/>
+        <source>key compromised</source>
+        <translation>kompromitace klíče</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_texts.py" line="25"/>
+        <source>member left</source>
+        <translation>odchod člena</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_texts.py" line="26"/>
+        <source>superseded</source>
+        <translation>nahrazeno</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_texts.py" line="33"/>
+        <source>active</source>
+        <translation>aktivní</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_texts.py" line="34"/>
+        <location filename="../coordinator_texts.py" line="49"/>
+        <source>not yet valid</source>
+        <translation>dosud neplatné</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_texts.py" line="35"/>
+        <source>expired</source>
+        <translation>platnost skončila</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_texts.py" line="36"/>
+        <source>revoked</source>
+        <translation>zneplatněné</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_texts.py" line="43"/>
+        <source>revoked {0} ({1})</source>
+        <translation>zneplatněné {0} ({1})</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_texts.py" line="47"/>
+        <location filename="../coordinator_texts.py" line="59"/>
+        <source>expired {0}</source>
+        <translation>platnost skončila {0}</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_texts.py" line="50"/>
+        <source>active until {0}</source>
+        <translation>aktivní do {0}</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_texts.py" line="55"/>
+        <source>used by device {0}</source>
+        <translation>použita zařízením {0}</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_texts.py" line="60"/>
+        <source>open until {0}</source>
+        <translation>platná do {0}</translation>
     </message>
 </context>
 <context>
@@ -905,6 +696,64 @@
         <location filename="../window.py" line="193"/>
         <source>Offline: working from this device; next try in {0} s</source>
         <translation>Offline: pracujete s daty v tomto zařízení; další pokus za {0} s</translation>
+    </message>
+</context>
+<context>
+    <name>DevicesTab</name>
+    <message>
+        <location filename="../coordinator_devices.py" line="35"/>
+        <source>Every device the platform root ever issued, as the transparency log shows it, revoked ones included.</source>
+        <translation>Všechna zařízení, kterým kdy kořenová autorita platformy vydala pověření, podle transparentního logu, včetně zneplatněných.</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_devices.py" line="41"/>
+        <source>Device id</source>
+        <translation>ID zařízení</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_devices.py" line="42"/>
+        <source>Name</source>
+        <translation>Jméno</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_devices.py" line="43"/>
+        <source>Organisation</source>
+        <translation>Organizace</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_devices.py" line="44"/>
+        <source>Role</source>
+        <translation>Role</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_devices.py" line="45"/>
+        <source>Log entry</source>
+        <translation>Položka logu</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_devices.py" line="46"/>
+        <source>Valid from</source>
+        <translation>Platné od</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_devices.py" line="47"/>
+        <source>Valid until</source>
+        <translation>Platné do</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_devices.py" line="48"/>
+        <source>Status</source>
+        <translation>Stav</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_devices.py" line="49"/>
+        <source>Revoked</source>
+        <translation>Zneplatněno</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_devices.py" line="50"/>
+        <source>Reason</source>
+        <translation>Důvod</translation>
     </message>
 </context>
 <context>
@@ -1061,6 +910,147 @@
     </message>
 </context>
 <context>
+    <name>InviteBook</name>
+    <message>
+        <location filename="../invite_book.py" line="32"/>
+        <source>Invite book</source>
+        <translation>Evidence pozvánek</translation>
+    </message>
+    <message>
+        <location filename="../invite_book.py" line="35"/>
+        <source>Invite id</source>
+        <translation>ID pozvánky</translation>
+    </message>
+    <message>
+        <location filename="../invite_book.py" line="36"/>
+        <source>Name</source>
+        <translation>Jméno</translation>
+    </message>
+    <message>
+        <location filename="../invite_book.py" line="37"/>
+        <source>Organisation</source>
+        <translation>Organizace</translation>
+    </message>
+    <message>
+        <location filename="../invite_book.py" line="38"/>
+        <source>Role</source>
+        <translation>Role</translation>
+    </message>
+    <message>
+        <location filename="../invite_book.py" line="39"/>
+        <source>Status</source>
+        <translation>Stav</translation>
+    </message>
+    <message>
+        <location filename="../invite_book.py" line="40"/>
+        <source>Created</source>
+        <translation>Vytvořeno</translation>
+    </message>
+</context>
+<context>
+    <name>InvitePanel</name>
+    <message>
+        <location filename="../invite_panel.py" line="143"/>
+        <source>Name</source>
+        <translation>Jméno</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="144"/>
+        <source>Organisation</source>
+        <translation>Organizace</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="145"/>
+        <source>Role</source>
+        <translation>Role</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="146"/>
+        <source>Valid for</source>
+        <translation>Platnost</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="147"/>
+        <source>Words in</source>
+        <translation>Jazyk slov</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="151"/>
+        <source>The member&apos;s full name</source>
+        <translation>Celé jméno člena</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="152"/>
+        <source>Their agency</source>
+        <translation>Instituce člena</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="153"/>
+        <source>e.g. police officer, nurse, social worker</source>
+        <translation>např. policista, zdravotní sestra, sociální pracovnice</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="154"/>
+        <source> days</source>
+        <translation> dní</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="155"/>
+        <source>English</source>
+        <translation>Angličtina</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="155"/>
+        <source>Czech</source>
+        <translation>Čeština</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="159"/>
+        <source>Create invite</source>
+        <translation>Vytvořit pozvánku</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="160"/>
+        <source>Invite code</source>
+        <translation>Kód pozvánky</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="163"/>
+        <source>These words and this image are the invite&apos;s secret. Hand them over in person or on a channel apart from the relay, then hide them.</source>
+        <translation>Tato slova a tento obrázek jsou tajemstvím pozvánky. Předejte je osobně nebo jiným kanálem než přes server a poté je skryjte.</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="167"/>
+        <source>Save QR image…</source>
+        <translation>Uložit obrázek s QR kódem…</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="168"/>
+        <source>Done: hide the code</source>
+        <translation>Hotovo: skrýt kód</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="181"/>
+        <source>An invite needs a name, an organisation and a role.</source>
+        <translation>Pozvánka musí obsahovat jméno, organizaci a roli.</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="221"/>
+        <source>For {0} ({1}), {2}. Invite id {3}. It can be used until {4}; the device&apos;s credential then lasts {5} days.</source>
+        <translation>Pro: {0} ({1}), {2}. ID pozvánky {3}. Lze ji použít do {4}; pověření zařízení pak platí {5} dní.</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="247"/>
+        <source>Save the invite&apos;s QR image</source>
+        <translation>Uložit obrázek s QR kódem pozvánky</translation>
+    </message>
+    <message>
+        <location filename="../invite_panel.py" line="249"/>
+        <source>PNG images (*.png)</source>
+        <translation>Obrázky PNG (*.png)</translation>
+    </message>
+</context>
+<context>
     <name>MemberPage</name>
     <message>
         <location filename="../member_page.py" line="191"/>
@@ -1114,6 +1104,82 @@
         <location filename="../members_panel.py" line="80"/>
         <source>⚠ revoked</source>
         <translation>⚠ zneplatněné</translation>
+    </message>
+</context>
+<context>
+    <name>MembersTab</name>
+    <message>
+        <location filename="../coordinator_members.py" line="57"/>
+        <source>Member or device</source>
+        <translation>Člen nebo zařízení</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_members.py" line="58"/>
+        <source>Organisation</source>
+        <translation>Organizace</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_members.py" line="59"/>
+        <source>Role</source>
+        <translation>Role</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_members.py" line="60"/>
+        <source>Status</source>
+        <translation>Stav</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_members.py" line="63"/>
+        <source>Revoke device…</source>
+        <translation>Zneplatnit zařízení…</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_members.py" line="64"/>
+        <source>Revoke member…</source>
+        <translation>Zneplatnit člena…</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_members.py" line="65"/>
+        <source>Propose removals again</source>
+        <translation>Znovu navrhnout odebrání</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_members.py" line="68"/>
+        <source>Revoking is logged for everyone and cannot be undone. The device&apos;s removal is proposed in every case it is in; the next member online carries it out.</source>
+        <translation>Zneplatnění se zapíše do logu viditelného pro všechny a nelze jej vrátit zpět. Odebrání zařízení se navrhne ve všech případech, jichž se účastní; provede je první člen, který bude připojen.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../coordinator_members.py" line="81"/>
+        <source>%n device(s)</source>
+        <translation>
+            <numerusform>%n zařízení</numerusform>
+            <numerusform>%n zařízení</numerusform>
+            <numerusform>%n zařízení</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../coordinator_members.py" line="82"/>
+        <source>%n active</source>
+        <translation>
+            <numerusform>%n aktivní</numerusform>
+            <numerusform>%n aktivní</numerusform>
+            <numerusform>%n aktivních</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../coordinator_members.py" line="85"/>
+        <source>you</source>
+        <translation>vy</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_members.py" line="93"/>
+        <source>Device {0}</source>
+        <translation>Zařízení {0}</translation>
+    </message>
+    <message>
+        <location filename="../coordinator_members.py" line="95"/>
+        <source>this device</source>
+        <translation>toto zařízení</translation>
     </message>
 </context>
 <context>

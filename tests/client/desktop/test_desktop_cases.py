@@ -10,10 +10,11 @@ from PySide6.QtCore import Qt
 
 from client.desktop.case_views import NoteState, NoticeKind
 from client.desktop.member_page import MemberPage, NewCaseDialog
-from client.desktop.members_panel import AddColleagueDialog
+from client.desktop.members_panel import AddColleagueDialog, CompareKeysDialog
 from client.desktop.window import DesktopWindow
 from client.push import ConnectionState
 from protocol.case_items import Note
+from protocol.safety_numbers import safety_number
 from tests.client.desktop.conftest import PASSPHRASE, TIMEOUT_MS
 
 FILE = b"%PDF-1.7\n" + b"Medical report, left forearm.\n" * 12_000  # about 360 kB
@@ -152,3 +153,45 @@ def test_a_revoked_colleague_is_shown_and_cut_off(qtbot, platform, open_window) 
         lambda: [row.name for row in page.members.rows] == ["Jana Dvořáková"],
         timeout=TIMEOUT_MS,
     )
+
+
+def test_comparing_keys_marks_a_colleague_verified_and_removing_cuts_them_off(
+    qtbot, platform, open_window
+) -> None:
+    hospital = platform.colleague("hospital")
+    window = open_window(platform.enrolled_profile("police"))
+    page = unlock(qtbot, window)
+    case_id = open_new_case(qtbot, page)
+    window.worker.run_blocking(page.session.add_colleague(case_id, hospital.member_id), 30)
+    platform.run(hospital.sync())
+    platform.run(hospital.post_note(case_id, "Written by the nurse."))
+    qtbot.waitUntil(
+        lambda: signed_card(page, "Written by the nurse.") is not None, timeout=TIMEOUT_MS
+    )
+    qtbot.waitUntil(lambda: len(page.members.rows) == 2, timeout=TIMEOUT_MS)
+
+    page.members.list.setCurrentRow(1)
+    qtbot.mouseClick(page.members.compare, Qt.MouseButton.LeftButton)
+    dialog = page.dialog
+    assert isinstance(dialog, CompareKeysDialog)
+    own = platform.run(_credential(hospital, window.session.device_id))
+    assert dialog.digits.text().split() == safety_number(own, hospital.credential).format().split()
+    dialog.same.setChecked(True)
+    dialog.reject()
+    qtbot.waitUntil(
+        lambda: signed_card(page, "Written by the nurse.").note.state == NoteState.KEY_VERIFIED,
+        timeout=TIMEOUT_MS,
+    )
+    assert "key compared" in page.members.list.item(1).text()
+
+    page.members.list.setCurrentRow(1)
+    qtbot.mouseClick(page.members.remove, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(page.members.rows) == 1, timeout=TIMEOUT_MS)
+    send(qtbot, page, "After the nurse left the case.")
+    platform.run(hospital.sync())
+    texts = [s.stored.item.text for s in platform.run(hospital.notes(case_id))]
+    assert "After the nurse left the case." not in texts
+
+
+async def _credential(member, device_id: bytes):
+    return member.directory.device(device_id, member.clock())

@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from client.desktop.case_views import NoteState
+from client.desktop.security_banner import SecurityEventsDialog
 from client.push import ConnectionState
 from tests.client.desktop.conftest import TIMEOUT_MS
 from tests.client.desktop.test_desktop_cases import open_new_case, send, signed_card, unlock
@@ -119,7 +120,8 @@ def test_security_events_are_shown_until_looked_at_and_a_fork_stays(
     qtbot.waitUntil(lambda: page.banner.isVisibleTo(page), timeout=TIMEOUT_MS)
     assert page.banner.text.text() == "2 message(s) or key(s) were refused and left out."
     qtbot.mouseClick(page.banner.details, Qt.MouseButton.LeftButton)
-    assert page.dialog is not None and page.dialog.list.count() == 2
+    assert isinstance(page.dialog, SecurityEventsDialog)
+    assert page.dialog.list.count() == 2
     qtbot.waitUntil(lambda: not page.banner.isVisibleTo(page), timeout=TIMEOUT_MS)
 
     window.worker.run_blocking(store.record_security_event("fork_detected"), 10)

@@ -23,7 +23,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from client.coordinator import create_root, start_coordinator
-from client.desktop.coordinator_page import ConfirmRevokeDialog, CoordinatorPage
+from client.desktop.coordinator_dialogs import ConfirmRevokeDialog
+from client.desktop.coordinator_page import CoordinatorPage
 from client.desktop.coordinator_session import DeviceStatus
 from client.desktop.i18n import LanguageSwitch
 from client.desktop.qr_image import read_qr_text
@@ -121,7 +122,7 @@ def _wait_idle(qtbot: Any, page: CoordinatorPage) -> None:
 
 
 def _devices_row(page: CoordinatorPage, device_id: bytes) -> list[str]:
-    tree = page.devices_tree
+    tree = page.devices_tab.devices_tree
     for index in range(tree.topLevelItemCount()):
         item = tree.topLevelItem(index)
         assert item is not None
@@ -145,49 +146,54 @@ def test_invite_approve_and_revoke_through_the_page(
     assert page.overview is not None
     (own,) = page.overview.members
     assert own.own and own.display_name == "Koordinátorka"
-    page.select_device(own.devices[0].device_id)
-    assert not page.revoke_device_button.isEnabled(), "the own device is not revoked here"
-    assert not page.revoke_member_button.isEnabled()
+    page.members_tab.select_device(own.devices[0].device_id)
+    assert not page.members_tab.revoke_device_button.isEnabled(), (
+        "the own device is not revoked here"
+    )
+    assert not page.members_tab.revoke_member_button.isEnabled()
 
     # An invite needs every field; then it shows its secret, words and QR image.
     page.tabs.setCurrentWidget(page.invites_tab)
-    qtbot.mouseClick(page.create_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.invite_panel.create_button, Qt.MouseButton.LeftButton)
     assert "needs a name" in page.error.text()
-    page.invite_name.setText(NURSE[0])
-    page.invite_organisation.setText(NURSE[1])
-    page.invite_role.setText(NURSE[2])
-    page.invite_days.setValue(3)
-    qtbot.mouseClick(page.create_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.new_invite is not None, timeout=TIMEOUT_MS)
+    page.invite_panel.invite_name.setText(NURSE[0])
+    page.invite_panel.invite_organisation.setText(NURSE[1])
+    page.invite_panel.invite_role.setText(NURSE[2])
+    page.invite_panel.invite_days.setValue(3)
+    qtbot.mouseClick(page.invite_panel.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.invite_panel.new_invite is not None, timeout=TIMEOUT_MS)
     _wait_idle(qtbot, page)
     assert page.error.text() == ""
-    assert page.invite_box.isVisible()
-    words = page.words.text().split()
+    assert page.invite_panel.invite_box.isVisible()
+    words = page.invite_panel.words.text().split()
     assert len(words) == 24
-    code = read_invite(page.words.text())
-    assert page.new_invite is not None and page.new_invite.invite.invite_id == code.invite_id
-    assert code.invite_id.hex() in page.invite_about.text()
-    assert not page.qr.pixmap().isNull()
-    assert page.words.textFormat() == Qt.TextFormat.PlainText
+    code = read_invite(page.invite_panel.words.text())
+    assert (
+        page.invite_panel.new_invite is not None
+        and page.invite_panel.new_invite.invite.invite_id == code.invite_id
+    )
+    assert code.invite_id.hex() in page.invite_panel.invite_about.text()
+    assert not page.invite_panel.qr.pixmap().isNull()
+    assert page.invite_panel.words.textFormat() == Qt.TextFormat.PlainText
 
     qr_file = tmp_path / "invite.png"
-    page.save_qr_to(qr_file)
+    page.invite_panel.save_qr_to(qr_file)
     _wait_idle(qtbot, page)
     assert stat.S_IMODE(qr_file.stat().st_mode) == 0o600, "the image is as secret as the words"
     assert read_invite(read_qr_text(qr_file)).invite_id == code.invite_id
-    page.save_qr_to(qr_file)  # never overwritten
+    page.invite_panel.save_qr_to(qr_file)  # never overwritten
     _wait_idle(qtbot, page)
     assert "exists already" in page.error.text()
 
-    assert page.invites_tree.topLevelItemCount() == 1
-    book_row = page.invites_tree.topLevelItem(0)
+    assert page.invite_book.invites_tree.topLevelItemCount() == 1
+    book_row = page.invite_book.invites_tree.topLevelItem(0)
     assert book_row is not None
     assert book_row.text(0) == code.invite_id.hex()
     assert book_row.text(4).startswith("open until")
 
-    page.hide_invite()
-    assert page.words.text() == "" and page.qr.pixmap().isNull()
-    assert not page.invite_box.isVisible()
+    page.invite_panel.hide_invite()
+    assert page.invite_panel.words.text() == "" and page.invite_panel.qr.pixmap().isNull()
+    assert not page.invite_panel.invite_box.isVisible()
 
     # The nurse's device asks to join with the words the page showed.
     enrolment = asyncio.run_coroutine_threadsafe(
@@ -206,18 +212,20 @@ def test_invite_approve_and_revoke_through_the_page(
     def request_listed() -> bool:
         if not page.busy:
             page.refresh_pending()
-        return page.pending_tree.topLevelItemCount() == 1
+        return page.approvals_tab.pending_tree.topLevelItemCount() == 1
 
     qtbot.waitUntil(request_listed, timeout=TIMEOUT_MS)
     _wait_idle(qtbot, page)
-    row = page.pending_tree.topLevelItem(0)
+    row = page.approvals_tab.pending_tree.topLevelItem(0)
     assert row is not None
     assert row.text(0) == code.invite_id.hex()
     assert NURSE[0] in row.text(3)
-    page.pending_tree.setCurrentItem(row)
-    assert page.approve_button.isEnabled()
-    qtbot.mouseClick(page.approve_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "Approved" in page.approval_result.text(), timeout=TIMEOUT_MS)
+    page.approvals_tab.pending_tree.setCurrentItem(row)
+    assert page.approvals_tab.approve_button.isEnabled()
+    qtbot.mouseClick(page.approvals_tab.approve_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: "Approved" in page.approvals_tab.approval_result.text(), timeout=TIMEOUT_MS
+    )
     unlocked: UnlockedProfile = enrolment.result(timeout=30)
     device_id = unlocked.identity.device_id
     platform.loop.run_blocking(unlocked.lock(), 30)
@@ -226,7 +234,7 @@ def test_invite_approve_and_revoke_through_the_page(
         lambda: page.overview is not None and len(page.overview.members) == 2,
         timeout=TIMEOUT_MS,
     )
-    assert page.pending_tree.topLevelItemCount() == 0
+    assert page.approvals_tab.pending_tree.topLevelItemCount() == 0
 
     # The new member and their device under Members & devices.
     page.tabs.setCurrentWidget(page.members_tab)
@@ -235,23 +243,23 @@ def test_invite_approve_and_revoke_through_the_page(
     assert (nurse.display_name, nurse.organisation, nurse.role) == NURSE
     assert [d.device_id for d in nurse.devices] == [device_id]
     assert nurse.devices[0].status == DeviceStatus.ACTIVE
-    assert page.select_device(device_id)
-    device_item = page.members_tree.currentItem()
+    assert page.members_tab.select_device(device_id)
+    device_item = page.members_tab.members_tree.currentItem()
     assert device_item is not None and device_item.text(3).startswith("active until")
-    assert page.revoke_device_button.isEnabled()
-    assert page.revoke_member_button.isEnabled()
+    assert page.members_tab.revoke_device_button.isEnabled()
+    assert page.members_tab.revoke_member_button.isEnabled()
     assert _devices_row(page, device_id)[7] == "active"
-    book_row = page.invites_tree.topLevelItem(0)
+    book_row = page.invite_book.invites_tree.topLevelItem(0)
     assert book_row is not None and book_row.text(4).startswith("used by device")
 
     # Revoking asks first; cancelling changes nothing.
-    qtbot.mouseClick(page.revoke_device_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.members_tab.revoke_device_button, Qt.MouseButton.LeftButton)
     dialog = page.dialog
     assert isinstance(dialog, ConfirmRevokeDialog) and dialog.isVisible()
     assert device_id.hex() in dialog.text.text()
     dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
     assert not page.busy
-    qtbot.mouseClick(page.revoke_device_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.members_tab.revoke_device_button, Qt.MouseButton.LeftButton)
     dialog = page.dialog
     assert isinstance(dialog, ConfirmRevokeDialog)
     dialog.reason.setCurrentIndex(dialog.reason.findData(int(RevocationReason.DEVICE_LOST)))
@@ -271,12 +279,14 @@ def test_invite_approve_and_revoke_through_the_page(
     assert revoked[1:4] == list(NURSE)
     assert revoked[7] == "revoked" and revoked[8] != "" and revoked[9] == "device lost"
     page.tabs.setCurrentWidget(page.devices_tab)
-    assert page.devices_tree.topLevelItemCount() == 2
-    assert page.select_device(device_id)
-    device_item = page.members_tree.currentItem()
+    assert page.devices_tab.devices_tree.topLevelItemCount() == 2
+    assert page.members_tab.select_device(device_id)
+    device_item = page.members_tab.members_tree.currentItem()
     assert device_item is not None and device_item.text(3).startswith("revoked")
-    assert not page.revoke_device_button.isEnabled()
-    assert not page.revoke_member_button.isEnabled(), "nothing of the member is left to revoke"
+    assert not page.members_tab.revoke_device_button.isEnabled()
+    assert not page.members_tab.revoke_member_button.isEnabled(), (
+        "nothing of the member is left to revoke"
+    )
 
     # A language change sets every text again from what was read, without a new call.
     QCoreApplication.sendEvent(page, QEvent(QEvent.Type.LanguageChange))
@@ -314,8 +324,8 @@ def test_revoking_a_member_revokes_every_device(
             return True
         if not page.busy:
             page.refresh_pending()
-            if page.approve_button.isEnabled():
-                page.approve_selected()
+            if page.approvals_tab.approve_button.isEnabled():
+                page.approvals_tab.approve_selected()
         return False
 
     qtbot.waitUntil(approved, timeout=TIMEOUT_MS)
@@ -324,8 +334,8 @@ def test_revoking_a_member_revokes_every_device(
     _wait_idle(qtbot, page)
     page.refresh()
     _wait_idle(qtbot, page)
-    assert page.select_device(unlocked.identity.device_id)
-    qtbot.mouseClick(page.revoke_member_button, Qt.MouseButton.LeftButton)
+    assert page.members_tab.select_device(unlocked.identity.device_id)
+    qtbot.mouseClick(page.members_tab.revoke_member_button, Qt.MouseButton.LeftButton)
     dialog = page.dialog
     assert isinstance(dialog, ConfirmRevokeDialog)
     assert NURSE[0] in dialog.text.text()
@@ -338,6 +348,6 @@ def test_revoking_a_member_revokes_every_device(
     )
     _wait_idle(qtbot, page)
     assert _devices_row(page, unlocked.identity.device_id)[9] == "member left"
-    qtbot.mouseClick(page.propose_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.members_tab.propose_button, Qt.MouseButton.LeftButton)
     _wait_idle(qtbot, page)
     assert page.error.text() == ""
