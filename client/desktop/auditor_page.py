@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -44,8 +44,9 @@ from client.audit.errors import AuditInputError
 from client.audit.report import render_html
 from client.audit.results import CheckResult, Status
 from client.desktop.messages import error_text
+from client.desktop.plain_text import heading_label
 from client.desktop.retranslating import Retranslating
-from client.desktop.worker import AsyncWorker, PendingCall
+from client.desktop.worker import AsyncWorker, CallGroup, PendingCall
 from crypto.errors import CasecircleError
 
 if TYPE_CHECKING:
@@ -149,14 +150,10 @@ class AuditorPage(Retranslating, QWidget):
         super().__init__()
         self.worker = worker
         self.report: AuditReport | None = None
-        self._waiting: set[object] = set()
-        self._audit_call: tuple[PendingCall[AuditReport], object] | None = None
+        self.calls = CallGroup(worker, self._failed)
+        self._audit_call: PendingCall[AuditReport] | None = None
 
-        self.heading = QLabel()
-        font = self.heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        self.heading.setFont(font)
+        self.heading = heading_label()
         self.intro = QLabel()
         self.intro.setWordWrap(True)
         self._make_form()
@@ -349,28 +346,7 @@ class AuditorPage(Retranslating, QWidget):
     @property
     def busy(self) -> bool:
         """Some call is still out, or its answer not yet shown (tests wait on this)."""
-        return bool(self._waiting)
-
-    def _submit(
-        self,
-        coroutine: Coroutine[Any, Any, T],
-        done: Callable[[T], None],
-        failed: Callable[[BaseException], None],
-    ) -> tuple[PendingCall[T], object]:
-        """Submit to the worker; the call counts as out until its callback has run (or it
-        is cancelled: then drop the token returned from ``_waiting``)."""
-        token = object()
-        self._waiting.add(token)
-
-        def finished(result: T) -> None:
-            self._waiting.discard(token)
-            done(result)
-
-        def broke(error: BaseException) -> None:
-            self._waiting.discard(token)
-            failed(error)
-
-        return self.worker.submit(coroutine, finished, broke), token
+        return self.calls.busy
 
     def run(self) -> None:
         if not self.data_dir.text().strip():
@@ -388,7 +364,7 @@ class AuditorPage(Retranslating, QWidget):
         self.notice.clear()
         self._show_report(None)
         self._set_running(True)
-        self._audit_call = self._submit(audit_in_thread(options), self._finished, self._failed)
+        self._audit_call = self.calls.submit(audit_in_thread(options), self._finished)
 
     def _set_running(self, running: bool) -> None:
         self.progress.setVisible(running)
@@ -405,9 +381,7 @@ class AuditorPage(Retranslating, QWidget):
     def cancel(self) -> None:
         """Forget a running audit (its thread finishes on its own; nothing is written)."""
         if self._audit_call is not None:
-            call, token = self._audit_call
-            call.cancel()
-            self._waiting.discard(token)
+            self._audit_call.cancel()
             self._audit_call = None
         self._set_running(False)
 
@@ -516,7 +490,7 @@ class AuditorPage(Retranslating, QWidget):
         def failed(error: BaseException) -> None:
             self.error.setText(self.tr("The report could not be saved: {0}").format(error))
 
-        self._submit(_write_text(path, render_html(self.report)), saved, failed)
+        self.calls.submit(_write_text(path, render_html(self.report)), saved, failed)
 
 
 def open_auditor_page(window: DesktopWindow) -> AuditorPage:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from client.desktop.identifying_text import Finding, IdentifyingKind, find_identifying
 from client.desktop.messages import error_text
+from client.desktop.plain_text import error_label
 from client.desktop.retranslating import Retranslating
 
 DRAFT_DELAY_MS = 700  # save the draft this long after the last keystroke
@@ -61,10 +62,7 @@ class Composer(Retranslating, QWidget):
         self.send_anyway.clicked.connect(self._send_anyway)
         self.progress = QProgressBar()
         self.progress.hide()
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b00020;")
-        self.error.setWordWrap(True)
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error = error_label()
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(DRAFT_DELAY_MS)

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTreeWidgetItem, QVBoxLa
 
 from client.desktop.coordinator_session import ApprovalResult, PendingApproval
 from client.desktop.coordinator_texts import short_id
-from client.desktop.coordinator_widgets import ROW_ROLE, plain_label, table
 from client.desktop.messages import when_text
+from client.desktop.plain_text import ROW_ROLE, plain_label, table
 from client.desktop.retranslating import Retranslating
 
 COLUMNS = 4

@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QTreeWidgetItem, QVBoxLayout, QWidget
 
 from client.desktop.coordinator_session import DeviceRow
 from client.desktop.coordinator_texts import reason_text, status_word
-from client.desktop.coordinator_widgets import REVOKED_COLOUR, ROW_ROLE, plain_label, table
 from client.desktop.messages import when_text
+from client.desktop.plain_text import REVOKED_COLOUR, ROW_ROLE, plain_label, table
 from client.desktop.retranslating import Retranslating
 
 COLUMNS = 10

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.desktop.coordinator_session import DeviceRow, MemberView
-from client.desktop.coordinator_widgets import plain_label
+from client.desktop.plain_text import plain_label
 from protocol.directory import RevocationReason
 
 

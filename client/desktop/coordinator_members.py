@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from client.desktop.coordinator_session import DeviceRow, MemberView
 from client.desktop.coordinator_texts import device_status_text, short_id
-from client.desktop.coordinator_widgets import REVOKED_COLOUR, ROW_ROLE, plain_label
+from client.desktop.plain_text import REVOKED_COLOUR, ROW_ROLE, plain_label
 from client.desktop.retranslating import Retranslating
 
 

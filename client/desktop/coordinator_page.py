@@ -13,15 +13,13 @@ invite book: labels show it as plain text, and item views never interpret markup
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -42,12 +40,12 @@ from client.desktop.coordinator_session import (
     PendingApproval,
 )
 from client.desktop.coordinator_texts import short_id
-from client.desktop.coordinator_widgets import error_label
 from client.desktop.invite_book import InviteBook
 from client.desktop.invite_panel import InvitePanel, InviteRequest
 from client.desktop.messages import error_text
+from client.desktop.plain_text import error_label, heading_label
 from client.desktop.retranslating import Retranslating
-from client.desktop.worker import AsyncWorker, PendingCall
+from client.desktop.worker import AsyncWorker, CallGroup
 from crypto.errors import CasecircleError
 from protocol.directory import RevocationReason
 
@@ -76,16 +74,13 @@ class CoordinatorPage(Retranslating, QWidget):
         super().__init__()
         self.worker = worker
         self.session = session
-        self._waiting: set[object] = set()
+        self.calls = CallGroup(worker, self._show_error)
+        self._call = self.calls.submit
         self.overview: Overview | None = None
         self.dialog: QDialog | None = None  # the open dialog, for tests and screenshots
         self._closed = False
 
-        self.heading = QLabel()
-        font = self.heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        self.heading.setFont(font)
+        self.heading = heading_label()
         self.refresh_button = QPushButton()
         self.refresh_button.clicked.connect(self.refresh)
         self.error = error_label()
@@ -141,32 +136,10 @@ class CoordinatorPage(Retranslating, QWidget):
 
     # --- calls into the session ---------------------------------------------------------
 
-    def _call(
-        self,
-        coroutine: Coroutine[Any, Any, T],
-        done: Callable[[T], None] | None = None,
-        failed: Callable[[BaseException], None] | None = None,
-    ) -> PendingCall[T]:
-        """Submit to the worker; the call counts as out until its callback has run."""
-        token = object()
-        self._waiting.add(token)
-        on_failed = failed or self._show_error
-
-        def finished(result: T) -> None:
-            self._waiting.discard(token)
-            if done is not None:
-                done(result)
-
-        def broke(error: BaseException) -> None:
-            self._waiting.discard(token)
-            on_failed(error)
-
-        return self.worker.submit(coroutine, finished, broke)
-
     @property
     def busy(self) -> bool:
         """Some call is still out, or its answer not yet shown (tests wait on this)."""
-        return bool(self._waiting)
+        return self.calls.busy
 
     def _show_error(self, error: BaseException) -> None:
         self.error.setText(error_text(error))

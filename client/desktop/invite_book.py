@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QLabel, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from client.desktop.coordinator_session import InviteView
 from client.desktop.coordinator_texts import invite_status_text
-from client.desktop.coordinator_widgets import ROW_ROLE, table
 from client.desktop.messages import when_text
+from client.desktop.plain_text import ROW_ROLE, table
 from client.desktop.retranslating import Retranslating
 
 COLUMNS = 6

@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from client.desktop.coordinator_session import NewInvite
-from client.desktop.coordinator_widgets import plain_label
 from client.desktop.messages import when_text
+from client.desktop.plain_text import plain_label
 from client.desktop.retranslating import Retranslating
 from client.invite_codes import LANGUAGES
 

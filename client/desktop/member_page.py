@@ -8,11 +8,11 @@ what it concerns. A failed action shows its message and leaves what the user typ
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -31,11 +31,12 @@ from client.desktop.case_views import CaseThread, Colleague, MemberRow
 from client.desktop.composer import Composer
 from client.desktop.members_panel import AddColleagueDialog, CompareKeysDialog, MembersPanel
 from client.desktop.messages import error_text
+from client.desktop.plain_text import error_label
 from client.desktop.retranslating import Retranslating
 from client.desktop.security_banner import SecurityBanner, SecurityEventsDialog
 from client.desktop.session import DesktopSession
 from client.desktop.thread_view import ThreadView
-from client.desktop.worker import AsyncWorker, PendingCall
+from client.desktop.worker import AsyncWorker, CallGroup
 from protocol.case_items import HistoryPolicy
 
 T = TypeVar("T")
@@ -57,10 +58,9 @@ class MemberPage(Retranslating, QWidget):
         self.members = MembersPanel()
         self.banner = SecurityBanner()
         self.banner.show_requested.connect(self._show_events)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b00020;")
-        self.error.setWordWrap(True)
-        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error = error_label()
+        self.calls = CallGroup(worker, self._show_error)
+        self._call = self.calls.submit
         self.dialog: QDialog | None = None  # the open dialog, for tests and screenshots
         middle = QWidget()
         middle_layout = QVBoxLayout(middle)
@@ -86,7 +86,6 @@ class MemberPage(Retranslating, QWidget):
         self.members.remove_requested.connect(self._remove)
         self.members.compare_requested.connect(self._compare)
         self._set_case_widgets(False)
-        self.calls: list[PendingCall[Any]] = []
 
     def retranslate(self) -> None:
         """Rows carry translated states and notices: build them again."""
@@ -94,20 +93,10 @@ class MemberPage(Retranslating, QWidget):
 
     # --- calls into the session -----------------------------------------------------------
 
-    def _call(
-        self,
-        coroutine: Coroutine[Any, Any, T],
-        done: Callable[[T], None] | None = None,
-        failed: Callable[[BaseException], None] | None = None,
-    ) -> PendingCall[T]:
-        call = self.worker.submit(coroutine, done, failed or self._show_error)
-        self.calls = [c for c in self.calls if not c.finished] + [call]
-        return call
-
     @property
     def busy(self) -> bool:
-        """Some call is still out (tests wait on this)."""
-        return any(not c.finished for c in self.calls)
+        """Some call is still out, or its answer not yet shown (tests wait on this)."""
+        return self.calls.busy
 
     def _show_error(self, error: BaseException) -> None:
         self.error.setText(error_text(error))

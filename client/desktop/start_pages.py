@@ -26,30 +26,13 @@ from PySide6.QtWidgets import (
 
 from client.desktop.messages import error_text
 from client.desktop.passphrase_strength import Weakness, rate_passphrase
+from client.desktop.plain_text import error_label, heading_label
 from client.desktop.qr_image import read_qr_text
 from client.desktop.retranslating import Retranslating
 from client.invite_codes import read_invite
 from client.keystore_payload import check_relay_url
 from crypto.errors import CasecircleError
 from protocol.invites import InviteCode
-
-
-def _heading(text: str = "") -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setPointSizeF(font.pointSizeF() * 1.4)
-    font.setBold(True)
-    label.setFont(font)
-    return label
-
-
-def _error_label() -> QLabel:
-    label = QLabel()
-    label.setObjectName("error")
-    label.setStyleSheet("color: #b00020;")
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    return label
 
 
 class Page(Retranslating, QWidget):
@@ -65,7 +48,7 @@ class EnrolPage(Page):
 
     def __init__(self, relay_url: str = "") -> None:
         super().__init__()
-        self.heading = _heading()
+        self.heading = heading_label()
         self.intro = QLabel()
         self.intro.setWordWrap(True)
         self.relay = QLineEdit(relay_url)
@@ -84,7 +67,7 @@ class EnrolPage(Page):
         self.strength.setTextVisible(False)
         self.strength_text = QLabel()
         self.strength_text.setWordWrap(True)
-        self.error = _error_label()
+        self.error = error_label()
         self.send = QPushButton()
         self.send.setDefault(True)
         self.send.clicked.connect(self._submit)
@@ -217,7 +200,7 @@ class WaitingPage(Page):
 
     def __init__(self) -> None:
         super().__init__()
-        self.heading = _heading()
+        self.heading = heading_label()
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -258,7 +241,7 @@ class UnlockPage(Page):
     def __init__(self, profile_dir: Path) -> None:
         super().__init__()
         self.profile_dir = profile_dir
-        self.heading = _heading()
+        self.heading = heading_label()
         self.where = QLabel()
         self.where.setWordWrap(True)
         self.passphrase = QLineEdit()
@@ -270,7 +253,7 @@ class UnlockPage(Page):
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.hide()
-        self.error = _error_label()
+        self.error = error_label()
         self.audit = QPushButton()
         self.audit.setFlat(True)
         self.audit.clicked.connect(self.audit_requested)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from client.desktop.case_views import CaseThread, NoteRow, NoteState, Notice
 from client.desktop.messages import note_state_text, notice_text, size_text, when_text
+from client.desktop.plain_text import heading_label, plain_label
 from client.desktop.retranslating import Retranslating
 
 STATE_COLOURS = {
@@ -33,21 +34,14 @@ STATE_COLOURS = {
 }
 
 
-def _plain(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    return label
-
-
 class AttachmentLine(QWidget):
     """One file of a note: its name and size, a save button and the download's progress."""
 
     def __init__(self, note: NoteRow, index: int, on_save: SignalInstance) -> None:
         super().__init__()
         attachment = note.attachments[index]
-        self.name = _plain(attachment.name)
-        self.size_label = _plain(size_text(attachment.padded_size))
+        self.name = plain_label(attachment.name)
+        self.size_label = plain_label(size_text(attachment.padded_size))
         self.save = QPushButton()
         self.save.setEnabled(note.seq is not None)
         self.save.clicked.connect(lambda: on_save.emit(note.key, index))
@@ -80,13 +74,13 @@ class NoteCard(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         background = "#eef5ff" if note.own else "#ffffff"
         self.setStyleSheet(f"#note {{ background: {background}; border-radius: 6px; }}")
-        self.author = _plain()
+        self.author = plain_label()
         font = self.author.font()
         font.setBold(True)
         self.author.setFont(font)
-        self.state = _plain()
+        self.state = plain_label()
         self.state.setStyleSheet(f"color: {STATE_COLOURS[note.state]};")
-        self.text = _plain(note.text)
+        self.text = plain_label(note.text)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.attachments = [AttachmentLine(note, i, on_save) for i in range(len(note.attachments))]
         header = QHBoxLayout()
@@ -115,14 +109,10 @@ class ThreadView(Retranslating, QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.header = _plain()
-        font = self.header.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        font.setBold(True)
-        self.header.setFont(font)
-        self.title = _plain()
+        self.header = heading_label(1.3)
+        self.title = plain_label()
         self.notices = QVBoxLayout()
-        self.removed = _plain()
+        self.removed = plain_label()
         self.removed.setStyleSheet("color: #b00020;")
         self.removed.hide()
         self.cards: list[NoteCard] = []
@@ -135,7 +125,7 @@ class ThreadView(Retranslating, QWidget):
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setWidget(inner)
-        self.empty = _plain()
+        self.empty = plain_label()
         self.current: CaseThread | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -198,7 +188,7 @@ class ThreadView(Retranslating, QWidget):
             label.deleteLater()
         self.notice_labels = []
         for notice in notices:
-            label = _plain(f"⚠ {notice_text(notice)}")
+            label = plain_label(f"⚠ {notice_text(notice)}")
             label.setObjectName("notice")
             label.setStyleSheet(
                 "#notice { background: #fff3cd; color: #5c4400; padding: 6px;"

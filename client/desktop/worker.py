@@ -86,6 +86,30 @@ class PendingCall(QObject, Generic[T]):
             self._done(result)  # type: ignore[arg-type]
 
 
+class CallGroup:
+    """The calls one page has out: ``busy`` until each one's outcome was shown (tests and
+    timers wait on it); a failure goes to ``failed`` unless the call names its own."""
+
+    def __init__(self, worker: AsyncWorker, failed: Failed) -> None:
+        self._worker = worker
+        self._failed = failed
+        self._calls: list[PendingCall[Any]] = []
+
+    def submit(
+        self,
+        coroutine: Coroutine[Any, Any, T],
+        done: Done[T] | None = None,
+        failed: Failed | None = None,
+    ) -> PendingCall[T]:
+        call = self._worker.submit(coroutine, done, failed or self._failed)
+        self._calls = [c for c in self._calls if not c.finished] + [call]
+        return call
+
+    @property
+    def busy(self) -> bool:
+        return any(not c.finished for c in self._calls)
+
+
 class AsyncWorker:
     """The event loop thread. Start it once; :meth:`stop` runs a last coroutine (closing
     the session) and ends the thread."""

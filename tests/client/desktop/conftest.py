@@ -51,6 +51,7 @@ class Platform:
     loop: AsyncWorker
     coordinator: Coordinator
     colleagues: dict[str, Member] = field(default_factory=dict)
+    coordinator_closed: bool = False
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
         return self.loop.run_blocking(coroutine, timeout)
@@ -70,6 +71,13 @@ class Platform:
         )
         self.colleagues[who] = member
         return member
+
+    def coordinator_profile(self) -> Profile:
+        """The coordinator's profile, closed by the library so that the app can open it."""
+        if not self.coordinator_closed:
+            self.run(self.coordinator.close())
+            self.coordinator_closed = True
+        return tiny_profile(self.root / "coordinator")
 
     def enrolled_profile(self, who: str) -> Profile:
         """A member enrolled through the library and closed again: the app unlocks it."""
@@ -107,7 +115,8 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         finally:
             for member in platform.colleagues.values():
                 loop.run_blocking(member.close(), 30)
-            loop.run_blocking(coordinator.close(), 30)
+            if not platform.coordinator_closed:
+                loop.run_blocking(coordinator.close(), 30)
     finally:
         loop.stop()
         relay.stop()

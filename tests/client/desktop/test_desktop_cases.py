@@ -57,6 +57,16 @@ def send(qtbot, page: MemberPage, text: str, files: list[Path] | None = None) ->
     qtbot.waitUntil(lambda: signed_card(page, text) is not None, timeout=TIMEOUT_MS)
 
 
+def shared_case(qtbot, platform, open_window):
+    """The police officer's window on a new case, the nurse (a library device) in it."""
+    hospital = platform.colleague("hospital")
+    window = open_window(platform.enrolled_profile("police"))
+    page = unlock(qtbot, window)
+    case_id = open_new_case(qtbot, page)
+    window.worker.run_blocking(page.session.add_colleague(case_id, hospital.member_id), 30)
+    return window, page, hospital, case_id
+
+
 def signed_card(page: MemberPage, text: str):
     for card in page.thread_view.cards:
         if card.note.text == text and card.note.state != NoteState.SENDING:
@@ -123,12 +133,7 @@ def test_a_case_with_a_note_a_file_and_a_colleague(
 
 
 def test_a_revoked_colleague_is_shown_and_cut_off(qtbot, platform, open_window) -> None:
-    hospital = platform.colleague("hospital")
-    window = open_window(platform.enrolled_profile("police"))
-    page = unlock(qtbot, window)
-    case_id = open_new_case(qtbot, page)
-    platform.run(hospital.sync())
-    window.worker.run_blocking(page.session.add_colleague(case_id, hospital.member_id), 30)
+    _, page, hospital, case_id = shared_case(qtbot, platform, open_window)
     platform.run(hospital.sync())
     platform.run(hospital.post_note(case_id, "Note before the revocation."))
     qtbot.waitUntil(
@@ -158,11 +163,7 @@ def test_a_revoked_colleague_is_shown_and_cut_off(qtbot, platform, open_window) 
 def test_comparing_keys_marks_a_colleague_verified_and_removing_cuts_them_off(
     qtbot, platform, open_window
 ) -> None:
-    hospital = platform.colleague("hospital")
-    window = open_window(platform.enrolled_profile("police"))
-    page = unlock(qtbot, window)
-    case_id = open_new_case(qtbot, page)
-    window.worker.run_blocking(page.session.add_colleague(case_id, hospital.member_id), 30)
+    window, page, hospital, case_id = shared_case(qtbot, platform, open_window)
     platform.run(hospital.sync())
     platform.run(hospital.post_note(case_id, "Written by the nurse."))
     qtbot.waitUntil(

@@ -10,7 +10,13 @@ from client.desktop.case_views import NoteState
 from client.desktop.security_banner import SecurityEventsDialog
 from client.push import ConnectionState
 from tests.client.desktop.conftest import TIMEOUT_MS
-from tests.client.desktop.test_desktop_cases import open_new_case, send, signed_card, unlock
+from tests.client.desktop.test_desktop_cases import (
+    open_new_case,
+    send,
+    shared_case,
+    signed_card,
+    unlock,
+)
 
 
 def test_identifying_text_is_held_back_until_confirmed(qtbot, platform, open_window) -> None:
@@ -65,11 +71,7 @@ def test_a_draft_survives_switching_cases_and_closing_the_app(qtbot, platform, o
 def test_a_note_written_offline_waits_and_goes_when_the_relay_is_back(
     qtbot, platform, open_window
 ) -> None:
-    hospital = platform.colleague("hospital")
-    window = open_window(platform.enrolled_profile("police"))
-    page = unlock(qtbot, window)
-    case_id = open_new_case(qtbot, page)
-    window.worker.run_blocking(page.session.add_colleague(case_id, hospital.member_id), 30)
+    window, page, hospital, case_id = shared_case(qtbot, platform, open_window)
     send(qtbot, page, "Written online.")
 
     platform.relay.stop()

@@ -13,94 +13,30 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import asyncio
 import stat
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from client.coordinator import create_root, start_coordinator
 from client.desktop.coordinator_dialogs import ConfirmRevokeDialog
 from client.desktop.coordinator_page import CoordinatorPage
 from client.desktop.coordinator_session import DeviceStatus
-from client.desktop.i18n import LanguageSwitch
 from client.desktop.qr_image import read_qr_text
 from client.desktop.window import DesktopWindow
-from client.desktop.worker import AsyncWorker
 from client.enrolment import accept_invite
 from client.invite_codes import read_invite
-from client.profile import Profile, UnlockedProfile
-from client.random import SystemRandom
+from client.profile import UnlockedProfile
 from protocol.directory import RevocationReason
-from tests.client.conftest import TEST_FLOOR, TINY
-from tests.client.relay_thread import RelayThread
+from tests.client.desktop.conftest import PASSPHRASE, TIMEOUT_MS, Platform, tiny_profile
 
-PASSPHRASE = "demo passphrase – not for real use"
-TIMEOUT_MS = 30_000
 NURSE = ("Petr Novák", "Nemocnice Chomutov", "nurse")
 
 
-def tiny_profile(path: Path) -> Profile:
-    return Profile(path, params=TINY, insecure_floor_for_tests=TEST_FLOOR)
-
-
-@dataclass
-class Platform:
-    """A relay whose coordinator registered through the library and closed again, so the
-    app can unlock the coordinator's profile; ``loop`` runs members' library calls."""
-
-    root: Path
-    relay: RelayThread
-    loop: AsyncWorker
-    profile: Profile
-
-
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    profile = tiny_profile(tmp_path / "coordinator")
-    root_public = create_root(
-        profile, PASSPHRASE, SystemRandom(), params=TINY, insecure_floor_for_tests=TEST_FLOOR
-    )
-    relay = RelayThread(tmp_path / "relay", root_public)
-    relay.start()
-    loop = AsyncWorker()
-    loop.start()
-    try:
-        coordinator = loop.run_blocking(
-            start_coordinator(
-                profile,
-                PASSPHRASE,
-                relay.url,
-                "Koordinátorka",
-                "Město Jirkov",
-                insecure_floor_for_tests=TEST_FLOOR,
-            ),
-            60,
-        )
-        loop.run_blocking(coordinator.close(), 30)
-        yield Platform(tmp_path, relay, loop, tiny_profile(tmp_path / "coordinator"))
-    finally:
-        loop.stop()
-        relay.stop()
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path, platform: Platform) -> Iterator[DesktopWindow]:
-    settings = QSettings(str(tmp_path / "desktop.ini"), QSettings.Format.IniFormat)
-    opened = DesktopWindow(
-        platform.profile,
-        settings=settings,
-        language=LanguageSwitch(settings),
-    )
-    qtbot.addWidget(opened)
-    opened.show()
-    try:
-        yield opened
-    finally:
-        opened.close()
+def window(platform: Platform, open_window):
+    return open_window(platform.coordinator_profile())
 
 
 def _unlock(qtbot: Any, window: DesktopWindow, passphrase: str) -> None:
@@ -297,7 +233,7 @@ def test_invite_approve_and_revoke_through_the_page(
     # Closing the window locks the coordinator's profile: the library can open it again.
     window.close()
     assert page.session.closed
-    reopened = platform.loop.run_blocking(platform.profile.unlock(PASSPHRASE), 30)
+    reopened = platform.run(platform.coordinator_profile().unlock(PASSPHRASE))
     platform.loop.run_blocking(reopened.lock(), 30)
 
 

@@ -1,6 +1,7 @@
-"""Small widgets the coordinator's tabs are built of: labels that show text as plain text
-(names and organisations come from the network), and flat tables whose rows carry the
-value they show under :data:`ROW_ROLE`."""
+"""Small widgets the pages are built of: labels that show text as plain text (names,
+organisations, titles and notes come from the network and must never be read as markup),
+headings, error lines, and flat tables whose rows carry the value they show under
+:data:`ROW_ROLE`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ def plain_label(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
+    return label
+
+
+def heading_label(scale: float = 1.4) -> QLabel:
+    label = plain_label()
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * scale)
+    font.setBold(True)
+    label.setFont(font)
     return label
 
 
