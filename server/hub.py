@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from server.errors import OverloadedError
@@ -81,7 +82,7 @@ class RecentMessages:
             last = None
         reader_set = frozenset(readers)
         cost = 3 * len(payload)
-        if last is not None and last.readers == reader_set:
+        if last is not None and (last.readers is reader_set or last.readers == reader_set):
             reader_set = last.readers  # one set shared while the roster stays the same
         else:
             cost += _READER_COST * len(reader_set)
@@ -180,8 +181,16 @@ class DeliveryHub:
             del self._channels[channel.device_id]
 
     def notify_group(self, group_id: bytes, devices: Iterable[bytes]) -> None:
+        registered = self._channels
+        if isinstance(devices, AbstractSet) and len(registered) < len(devices):
+            # fewer devices with sockets than recipients: look each of those up instead
+            for device_id, channels in registered.items():
+                if device_id in devices:
+                    for channel in channels:
+                        channel.wake(group_id)
+            return
         for device_id in devices:
-            for channel in self._channels.get(device_id, ()):
+            for channel in registered.get(device_id, ()):
                 channel.wake(group_id)
 
     def notify_inbox(self, device_id: bytes) -> None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from protocol.codec import Reader
 from protocol.errors import DecodeError
-from protocol.mls.constants import ContentType, SenderType, WireFormat
+from protocol.mls.constants import ContentType, SenderType, WireFormat, closed, read_mls10
 from protocol.mls.framing import MLSMessage, PrivateMessage, PublicMessage
 from server.errors import BadRequestError, NotExternalSenderError, NotProposalError
 
@@ -50,8 +51,37 @@ def parse(data: bytes) -> MLSMessage:
         raise UndecodableMessageError("the message is not an MLSMessage") from None
 
 
+def _private_message_header(data: bytes) -> MessageHeader | None:
+    """The header of an MLSMessage of PrivateMessage, read in place with the checks of
+    :meth:`MLSMessage.from_bytes` but no objects made; ``None`` for any other wire format
+    (or an unknown one, which :func:`parse` refuses)."""
+    reader = Reader(data)
+    read_mls10(reader)
+    if reader.uint16() != WireFormat.MLS_PRIVATE_MESSAGE:
+        return None
+    group_id = reader.opaque()
+    epoch = reader.uint64()
+    content_type = closed(ContentType, reader.uint8())
+    reader.opaque()  # authenticated_data
+    reader.opaque()  # encrypted_sender_data
+    reader.opaque()  # ciphertext
+    reader.finish()
+    return MessageHeader(
+        wire_format=WireFormat.MLS_PRIVATE_MESSAGE,
+        group_id=group_id,
+        epoch=epoch,
+        content_type=content_type,
+    )
+
+
 def group_message_header(data: bytes) -> MessageHeader:
     """The header of a handshake or application message; anything else is refused."""
+    try:
+        header = _private_message_header(data)
+    except (DecodeError, ValueError):
+        raise UndecodableMessageError("the message is not an MLSMessage") from None
+    if header is not None:  # the common case: read without decoding the whole message
+        return header
     body = parse(data).body
     match body:
         case PrivateMessage():

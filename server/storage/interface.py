@@ -13,7 +13,7 @@ stores them as given and never interprets more than the public MLS header.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -102,6 +102,8 @@ class SendRequest:
             )
         if (self.welcome is None) != (not self.welcome_recipients):
             raise BadRequestError("a Welcome needs recipients, and recipients a Welcome")
+        if not self.leaf_indexes:  # the common case: nothing more to check
+            return
         leaves = [leaf for _, leaf in self.leaf_indexes]
         if len(set(leaves)) != len(leaves):
             raise BadRequestError("two devices are declared at one leaf index")
@@ -126,7 +128,7 @@ class SendResult:
     seq: int
     epoch: int  # the group's epoch after this send
     duplicate: bool  # an earlier send with the same client message id
-    notify: tuple[bytes, ...] = ()  # devices to push the message to
+    notify: Collection[bytes] = ()  # devices to push the message to
     inbox: tuple[tuple[bytes, int], ...] = ()  # (device, inbox id) of each Welcome copy
 
 

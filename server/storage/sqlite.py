@@ -58,7 +58,7 @@ from server.storage.interface import (
 )
 from server.storage.migrations import MIGRATIONS
 from server.storage.session_cache import SessionCache
-from server.storage.sqlite_delivery import forget_group, send_external_proposal, send_message
+from server.storage.sqlite_delivery import SendOp, forget_group, send_external_proposal
 from server.storage.sqlite_rows import (
     ENROLMENT_SELECT,
     MEMBERSHIP_SELECT,
@@ -457,7 +457,7 @@ class SqliteRelayStorage(RelayStorage):
         return [row[0] for row in rows]
 
     async def send(self, request: SendRequest) -> SendResult:
-        return await self.writer.submit(lambda tx: send_message(tx, request))
+        return await self.writer.submit(SendOp(request))
 
     async def send_external(self, request: ExternalProposalRequest) -> SendResult:
         return await self.writer.submit(lambda tx: send_external_proposal(tx, request))

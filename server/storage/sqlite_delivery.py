@@ -42,7 +42,7 @@ from server.storage.sqlite_rows import (
     group_record,
     membership_of,
 )
-from server.storage.writer import WriteTransaction
+from server.storage.writer import NotStagedError, StagedOp, WriteTransaction
 
 _GROUP = "group"
 _ROSTER = "roster"
@@ -79,23 +79,20 @@ def _group(tx: WriteTransaction, group_id: bytes) -> GroupRecord:
     return group
 
 
+_INSERT_MESSAGE = "INSERT INTO messages (group_id, seq, payload, received_at)"
+_INSERT_SEND = "INSERT INTO sends (idempotency_key, group_id, seq)"
+_UPDATE_GROUP = "UPDATE groups SET epoch = ?, last_seq = ? WHERE group_id = ?"
+
+
 def _append_message(
     tx: WriteTransaction, group: GroupRecord, key: bytes, payload: bytes, now: int, epoch: int
 ) -> int:
     """Store ``payload`` as the group's next message, and its dedup key; its sequence number."""
     seq = group.last_seq + 1
-    tx.conn.execute(
-        "INSERT INTO messages (group_id, seq, payload, received_at) VALUES (?, ?, ?, ?)",
-        (group.group_id, seq, payload, now),
-    )
-    tx.conn.execute(
-        "UPDATE groups SET epoch = ?, last_seq = ? WHERE group_id = ?",
-        (epoch, seq, group.group_id),
-    )
-    tx.conn.execute(
-        "INSERT INTO sends (idempotency_key, group_id, seq) VALUES (?, ?, ?)",
-        (key, group.group_id, seq),
-    )
+    conn = tx.conn
+    conn.execute(f"{_INSERT_MESSAGE} VALUES (?, ?, ?, ?)", (group.group_id, seq, payload, now))
+    conn.execute(_UPDATE_GROUP, (epoch, seq, group.group_id))
+    conn.execute(f"{_INSERT_SEND} VALUES (?, ?, ?)", (key, group.group_id, seq))
     tx.memo.put((_GROUP, group.group_id), replace(group, epoch=epoch, last_seq=seq))
     return seq
 
@@ -120,6 +117,50 @@ def forget_group(tx: WriteTransaction, group_id: bytes) -> None:
     tx.memo.forget((_ROSTER, group_id))
 
 
+class SendOp(StagedOp[SendResult]):
+    """A send as an operation of the writer. A plain message (no roster change, Welcome or
+    leaf index) of a group whose epoch and roster the memo holds, from a device on the
+    roster at the group's epoch, is staged: its message, dedup key and the group's new head
+    are written with the batch's others, a few statements for the whole batch. A resend
+    among them makes its dedup key's row fail, and the batch then runs again with every
+    send on its own (:func:`send_message`), which answers it with the original result."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: SendRequest) -> None:
+        self.request = request
+
+    def __call__(self, tx: WriteTransaction) -> SendResult:
+        return send_message(tx, self.request)
+
+    def stage(self, tx: WriteTransaction) -> SendResult:
+        request = self.request
+        group_id = request.group_id
+        if request.roster_add or request.roster_remove or request.welcome or request.leaf_indexes:
+            raise NotStagedError
+        group: GroupRecord | None = tx.memo.get((_GROUP, group_id))
+        active: frozenset[bytes] | None = tx.memo.get((_ROSTER, group_id))
+        if (
+            group is None
+            or active is None
+            or request.epoch != group.epoch
+            or request.sender not in active
+            or len(active) > request.max_roster
+        ):
+            raise NotStagedError  # each of these reads or refuses: the plain way
+        seq = group.last_seq + 1
+        epoch = group.epoch + 1 if request.is_commit else group.epoch
+        staged = tx.staged
+        staged.insert(_INSERT_MESSAGE, (group_id, seq, request.payload, request.received_at))
+        staged.insert(_INSERT_SEND, (request.idempotency_key, group_id, seq))
+        staged.update((_GROUP, group_id), _UPDATE_GROUP, (epoch, seq, group_id))
+        tx.memo.put(
+            (_GROUP, group_id),
+            GroupRecord(group_id=group_id, epoch=epoch, last_seq=seq, created_at=group.created_at),
+        )
+        return SendResult(seq=seq, epoch=epoch, duplicate=False, notify=active)
+
+
 def send_message(tx: WriteTransaction, request: SendRequest) -> SendResult:
     conn = tx.conn
     earlier = _earlier_send(conn, request.idempotency_key, request.group_id)
@@ -142,7 +183,11 @@ def send_message(tx: WriteTransaction, request: SendRequest) -> SendResult:
     _declare_leaf_indexes(conn, request, active)
     inbox = _deliver_welcome(conn, request, active)
     return SendResult(
-        seq=seq, epoch=epoch, duplicate=False, notify=(*active, *removed), inbox=inbox
+        seq=seq,
+        epoch=epoch,
+        duplicate=False,
+        notify=(*active, *removed) if removed else active,
+        inbox=inbox,
     )
 
 
@@ -158,7 +203,7 @@ def send_external_proposal(tx: WriteTransaction, request: ExternalProposalReques
         tx, group, request.idempotency_key, request.payload, request.received_at, group.epoch
     )
     active = _active_roster(tx, request.group_id)
-    return SendResult(seq=seq, epoch=group.epoch, duplicate=False, notify=tuple(active))
+    return SendResult(seq=seq, epoch=group.epoch, duplicate=False, notify=active)
 
 
 def _change_roster(tx: WriteTransaction, request: SendRequest, seq: int) -> tuple[bytes, ...]:

@@ -17,7 +17,7 @@ from server.errors import (
     StaleEpochError,
     TooLargeError,
 )
-from server.storage.interface import EnrolmentStatus, NewDevice, SendRequest
+from server.storage.interface import EnrolmentStatus, NewDevice, SendRequest, SendResult
 from server.storage.migrations import LATEST_VERSION, MIGRATIONS
 from server.storage.sqlite import SqliteRelayStorage, migrate
 from server.storage.writer import WriteTransaction
@@ -175,6 +175,59 @@ async def test_each_send_notifies_the_roster_as_it_is_after_every_change(tmp_pat
             await storage.send(send(b"f" * 32, epoch=1))
         last = await storage.send(send(b"g" * 32, epoch=2))
         assert (last.seq, set(last.notify)) == (4, {DEVICE, others[1]})
+    finally:
+        await storage.close()
+
+
+async def test_sends_of_one_batch_are_staged_and_keep_every_rule(tmp_path: Path) -> None:
+    """Plain sends of one batch are written by a few statements for the whole batch; a
+    resend (of a committed send, or of one in the same batch), a stale epoch and a commit
+    among them still get what a send on its own gets, and nothing else of the batch is lost."""
+    storage = SqliteRelayStorage(tmp_path / "relay.db")
+    await storage.open()
+    statements: list[str] = []
+    try:
+        await storage.create_group(GROUP, DEVICE, 1)
+        first = await storage.send(send(b"first"))  # reads the group into the writer's memo
+        assert first.seq == 1
+        assert storage._write is not None
+        storage._write.set_trace_callback(statements.append)
+        results = await asyncio.gather(*(storage.send(send(b"k%d" % i)) for i in range(40)))
+        assert [r.seq for r in results] == list(range(2, 42))
+        assert not any(r.duplicate for r in results)
+        assert sum(s.startswith("INSERT INTO messages") for s in statements) <= 6  # 32 + 8
+        assert not any(s.startswith("SAVEPOINT") for s in statements)
+        statements.clear()
+        batches = storage.writer.batches
+        mixed = await asyncio.gather(
+            storage.send(send(b"new-1")),
+            storage.send(send(b"k3")),  # committed in the batch before
+            storage.send(send(b"new-2")),
+            storage.send(send(b"new-2")),  # the same send twice in one batch
+            storage.send(send(b"stale", epoch=7)),
+            storage.send(send(b"commit", commit=True)),
+            storage.send(send(b"after", epoch=1)),
+            storage.send(send(b"before", epoch=0)),  # stale once the commit is in
+            return_exceptions=True,
+        )
+        assert storage.writer.batches == batches + 1
+        assert "ROLLBACK" in statements  # a staged dedup key failed: the batch ran again
+        assert mixed[0] == SendResult(seq=42, epoch=0, duplicate=False, notify=frozenset({DEVICE}))
+        assert mixed[1] == SendResult(seq=5, epoch=0, duplicate=True)
+        assert isinstance(mixed[2], SendResult) and mixed[2].seq == 43
+        assert mixed[3] == SendResult(seq=43, epoch=0, duplicate=True)
+        assert isinstance(mixed[4], StaleEpochError)
+        assert isinstance(mixed[5], SendResult) and (mixed[5].seq, mixed[5].epoch) == (44, 1)
+        assert isinstance(mixed[6], SendResult) and (mixed[6].seq, mixed[6].epoch) == (45, 1)
+        assert isinstance(mixed[7], StaleEpochError)
+        statements.clear()
+        again = await asyncio.gather(storage.send(send(b"k3")), storage.send(send(b"x", epoch=1)))
+        assert again[0] == SendResult(seq=5, epoch=1, duplicate=True)  # the group's epoch now
+        assert again[1].seq == 46
+        stored = await storage.messages(GROUP, 0, 100)
+        assert [m.seq for m in stored] == list(range(1, 47))
+        membership = await storage.membership(GROUP, DEVICE)
+        assert (membership.group.last_seq, membership.group.epoch) == (46, 1)
     finally:
         await storage.close()
 

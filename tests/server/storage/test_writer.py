@@ -10,7 +10,13 @@ import aiosqlite
 import pytest
 
 from server.errors import StorageUnavailableError
-from server.storage.writer import GroupCommitWriter, WriteTransaction
+from server.storage.writer import (
+    GroupCommitWriter,
+    NotStagedError,
+    StagedOp,
+    WriteOp,
+    WriteTransaction,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -131,5 +137,67 @@ async def test_close_commits_what_is_queued(tmp_path: Path) -> None:
     await writer.close()
     await asyncio.gather(*pending)
     assert await count(read) == 5
+    await read.close()
+    write.close()
+
+
+class StagedInsert(StagedOp[int]):
+    """Inserts ``k``: staged, unless told to refuse; plain when run on its own."""
+
+    def __init__(self, k: int, *, refuse: bool = False) -> None:
+        self.k, self.refuse = k, refuse
+
+    def __call__(self, tx: WriteTransaction) -> int:
+        tx.conn.execute("INSERT INTO t (k, v) VALUES (?, 'plain')", (self.k,))
+        return self.k
+
+    def stage(self, tx: WriteTransaction) -> int:
+        if self.refuse:
+            raise NotStagedError
+        tx.staged.insert("INSERT INTO t (k, v)", (self.k, "staged"))
+        return self.k
+
+
+async def test_staged_rows_are_written_before_a_plain_op_and_survive_its_undo(
+    tmp_path: Path,
+) -> None:
+    write, read = await open_pair(tmp_path / "db")
+    writer = GroupCommitWriter(write, batch_limit=100)
+    statements: list[str] = []
+    write.set_trace_callback(statements.append)
+
+    def fails(tx: WriteTransaction) -> None:
+        tx.conn.execute("INSERT INTO t (k, v) VALUES (9, 'undone')")
+        raise ValueError("refused")
+
+    ops: list[WriteOp[int | None]] = [StagedInsert(1), StagedInsert(2), fails]
+    ops += [StagedInsert(3, refuse=True), StagedInsert(4)]
+    futures = [writer.submit(op) for op in ops]
+    writer.start()
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    assert results[:2] == [1, 2] and results[3:] == [3, 4]
+    assert isinstance(results[2], ValueError)
+    async with read.execute("SELECT k, v FROM t ORDER BY k") as cursor:
+        assert list(await cursor.fetchall()) == [(1, "staged"), (2, "staged"), (3, "plain"),
+                                                 (4, "staged")]  # fmt: skip
+    assert writer.batches == 1
+    assert "INSERT INTO t (k, v) VALUES (1, 'staged'), (2, 'staged')" in statements  # one call
+    await writer.close()
+    await read.close()
+    write.close()
+
+
+async def test_a_staged_row_that_fails_runs_the_batch_again_op_by_op(tmp_path: Path) -> None:
+    write, read = await open_pair(tmp_path / "db")
+    writer = GroupCommitWriter(write, batch_limit=100)
+    futures = [writer.submit(op) for op in (StagedInsert(1), StagedInsert(2), StagedInsert(1))]
+    writer.start()
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    assert results[:2] == [1, 2]
+    assert isinstance(results[2], sqlite3.IntegrityError)  # as it fails on its own
+    async with read.execute("SELECT k, v FROM t ORDER BY k") as cursor:
+        assert list(await cursor.fetchall()) == [(1, "plain"), (2, "plain")]
+    assert writer.batches == 1
+    await writer.close()
     await read.close()
     write.close()
