@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from client.desktop.case_views import NoteState
 from client.desktop.security_banner import SecurityEventsDialog
 from client.push import ConnectionState
-from tests.client.desktop.conftest import TIMEOUT_MS
+from tests.client.desktop.conftest import PASSPHRASE, TIMEOUT_MS
 from tests.client.desktop.test_desktop_cases import (
     open_new_case,
     send,
@@ -134,3 +134,36 @@ def test_security_events_are_shown_until_looked_at_and_a_fork_stays(
     page.refresh()
     qtbot.wait(300)
     assert page.banner.isVisibleTo(page)
+
+
+def test_the_app_starts_offline_from_what_the_device_holds(qtbot, platform, open_window) -> None:
+    profile = platform.enrolled_profile("police")
+    first = open_window(profile)
+    page = unlock(qtbot, first)
+    case_id = open_new_case(qtbot, page, "Případ C")
+    send(qtbot, page, "Written yesterday.")
+    first.close()
+
+    platform.relay.stop()
+    window = open_window(profile)
+    window.unlock_page.passphrase.setText(PASSPHRASE)
+    qtbot.mouseClick(window.unlock_page.unlock, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.member_page is not None, timeout=TIMEOUT_MS)
+    page = window.member_page
+    qtbot.waitUntil(
+        lambda: window._status is not None and window._status.state == ConnectionState.OFFLINE,
+        timeout=TIMEOUT_MS,
+    )
+    qtbot.waitUntil(lambda: [r.pseudonym for r in page.case_list.rows] == ["Případ C"])
+    page.case_list.select(case_id)
+    qtbot.waitUntil(lambda: signed_card(page, "Written yesterday.") is not None)
+    page.composer.editor.setPlainText("Written while the relay was away.")
+    qtbot.mouseClick(page.composer.send, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.composer.editor.toPlainText() == "", timeout=TIMEOUT_MS)
+
+    platform.relay.start()
+    qtbot.mouseClick(window.reconnect, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: signed_card(page, "Written while the relay was away.") is not None,
+        timeout=TIMEOUT_MS,
+    )
