@@ -14,6 +14,9 @@ from cryptography.hazmat.primitives import hashes
 
 from crypto.errors import InvalidLengthError, InvalidTagError
 
+_IPAD = bytes(x ^ 0x36 for x in range(256))  # translation tables of RFC 2104's pads
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
 
 @dataclass(frozen=True)
 class Kdf:
@@ -66,6 +69,53 @@ class Kdf:
             block = std_hmac.digest(prk, block + info + bytes((counter,)), self._digest)
             blocks.append(block)
         return b"".join(blocks)[:length]
+
+    def expander(self, prk: bytes, info_head: bytes, length: int) -> Expander:
+        """``HKDF-Expand(prk, info_head || tail, length)`` for many tails: see :class:`Expander`.
+
+        Refuses what :meth:`expand` refuses, here rather than at each call."""
+        return Expander(self, prk, info_head, length)
+
+
+class Expander:
+    """HKDF-Expand under one key, with one start of ``info`` and one length: ``expand(tail)``
+    is ``kdf.expand(prk, info_head + tail, length)``.
+
+    HMAC (RFC 2104) hashes the key's inner and outer pad blocks before any data; here they,
+    and ``info_head``, are hashed once, and each call continues copies of those hash states
+    — the same HMAC, for a fraction of the cost of a one-shot call, when one key derives
+    many values (one epoch's secret gives every item of the epoch its key and nonce). The
+    hash states determine the HMAC as the key does: treat this object as key material.
+    """
+
+    __slots__ = ("_info_head", "_inner", "_kdf", "_length", "_one_block", "_outer", "_prk")
+
+    def __init__(self, kdf: Kdf, prk: bytes, info_head: bytes, length: int) -> None:
+        if not 0 < length <= 255 * kdf.hash_size:
+            raise InvalidLengthError(f"HKDF-Expand cannot produce {length} bytes")
+        if len(prk) < kdf.hash_size:
+            raise InvalidLengthError("HKDF-Expand key shorter than the hash output")
+        self._kdf, self._prk, self._info_head, self._length = kdf, prk, info_head, length
+        self._one_block = length <= kdf.hash_size  # as every MLS and HPKE key and nonce is
+        inner, outer = hashlib.new(kdf._digest), hashlib.new(kdf._digest)
+        block_size = inner.block_size
+        key = hashlib.new(kdf._digest, prk).digest() if len(prk) > block_size else prk
+        key = key.ljust(block_size, b"\0")
+        inner.update(key.translate(_IPAD))
+        inner.update(info_head)
+        outer.update(key.translate(_OPAD))
+        self._inner, self._outer = inner, outer
+
+    def expand(self, tail: bytes) -> bytes:
+        """``HKDF-Expand(prk, info_head || tail, length)``."""
+        if not self._one_block:
+            return self._kdf.expand(self._prk, self._info_head + tail, self._length)
+        # T(1) = HMAC(PRK, info || 0x01) = H(opad-block || H(ipad-block || info || 0x01))
+        inner = self._inner.copy()
+        inner.update(tail + b"\x01")
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[: self._length]
 
 
 HKDF_SHA256 = Kdf("HKDF-SHA256", 0x0001, hashes.SHA256)

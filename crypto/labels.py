@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from crypto.errors import InvalidKeyError, InvalidLengthError
 from crypto.hpke import HpkePrivateKey
+from crypto.kdf import Expander
 from crypto.random import RandomSource
 from crypto.signatures import SigningKey
 from crypto.suites import CipherSuite
@@ -41,6 +42,19 @@ def expand_with_label(
         raise InvalidLengthError(f"ExpandWithLabel cannot produce {length} bytes")
     kdf_label = length.to_bytes(2, "big") + _label(label) + opaque(context)
     return suite.expand(secret, kdf_label, length)
+
+
+def label_expander(suite: CipherSuite, secret: bytes, label: str | bytes, length: int) -> Expander:
+    """ExpandWithLabel under one secret, label and length, for many contexts::
+
+        label_expander(suite, secret, label, n).expand(opaque(context))
+            == expand_with_label(suite, secret, label, context, n)
+
+    The KDFLabel's constant start and the secret's HMAC pads are hashed once (see
+    :class:`crypto.kdf.Expander`); what :func:`expand_with_label` refuses is refused here."""
+    if not 0 <= length <= 0xFFFF:  # KDFLabel.length is a uint16
+        raise InvalidLengthError(f"ExpandWithLabel cannot produce {length} bytes")
+    return suite.kdf.expander(secret, length.to_bytes(2, "big") + _label(label), length)
 
 
 def derive_secret(suite: CipherSuite, secret: bytes, label: str | bytes) -> bytes:
@@ -66,7 +80,7 @@ def sign_with_label(
     suite: CipherSuite, key: SigningKey, label: str | bytes, content: bytes
 ) -> bytes:
     """Sign with ``key``; ``InvalidKeyError`` if it is not a key of the suite's scheme."""
-    if key.scheme != suite.signature:
+    if key.scheme is not suite.signature and key.scheme != suite.signature:
         raise InvalidKeyError(f"{key.scheme.name} key used with {suite.signature.name} suite")
     return key.sign(_sign_content(label, content))
 

@@ -48,21 +48,21 @@ in ``ring`` envelopes (ATTACKS A9): a ring sealed as content is refused, and vic
 
 from __future__ import annotations
 
-import functools
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol, Self
 
 from crypto.errors import InvalidSignatureError, InvalidTagError
-from crypto.labels import LABEL_PREFIX, sign_with_label, verify_with_label
+from crypto.kdf import Expander
+from crypto.labels import label_expander, sign_with_label, verify_with_label
 from crypto.padding import padded_length
 from crypto.random import RandomSource
 from crypto.signatures import SigningKey
 from crypto.suites import CipherSuite
-from crypto.tls import opaque
-from protocol.case_items import CaseItem, HistoryRing, ItemType, decode_item, encode_item, item_type
-from protocol.codec import Reader, Struct, Writer, decode_exact
+from crypto.tls import encode_varint, opaque
+from protocol.case_items import CaseItem, HistoryRing, decode_item, encode_item
+from protocol.codec import Reader, Struct, Writer, decode_exact, field_setters
 from protocol.directory import ID_SIZE
 from protocol.errors import DecodeError, ValidationError
 
@@ -70,6 +70,8 @@ ENVELOPE_VERSION = 1
 HISTORY_LABEL = "casecircle note"
 RING_LABEL = "casecircle ring"
 ITEM_SIGNATURE_LABEL = "casecircle item"
+ITEM_KEY_LABEL = "casecircle item key"
+ITEM_NONCE_LABEL = "casecircle item nonce"
 EXPORTED_KEY_SIZE = 32
 
 _VERSION = ENVELOPE_VERSION.to_bytes(2, "big")
@@ -111,6 +113,10 @@ class EnvelopeKind(IntEnum):
 
 
 _KINDS = {kind.value: kind for kind in EnvelopeKind}
+# The members and their encodings as plain module names: reading ``EnvelopeKind.CONTENT``
+# goes through the enum's metaclass, which costs more than the comparison it feeds.
+_CONTENT, _RING = EnvelopeKind.CONTENT, EnvelopeKind.RING
+_KIND_BYTES = {kind: bytes((kind,)) for kind in EnvelopeKind}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -120,12 +126,18 @@ class EpochKeys:
     epoch: int
     history_key: bytes
     ring_key: bytes
+    # Per (hash, Nk, Nn, kind): the derivations of item keys and nonces from the kind's
+    # secret, with its HMAC pads and the KDFLabel heads hashed once (see _key_nonce). Key
+    # material like the secrets, and kept no longer: filled on first use, gone with them.
+    _expanders: dict[tuple[str, int, int, EnvelopeKind], tuple[Expander, Expander]] = field(
+        init=False, default_factory=dict, compare=False
+    )
 
     def __repr__(self) -> str:
         return f"EpochKeys(epoch={self.epoch}, <redacted>)"
 
     def secret(self, kind: EnvelopeKind) -> bytes:
-        return self.history_key if kind == EnvelopeKind.CONTENT else self.ring_key
+        return self.history_key if kind == _CONTENT else self.ring_key
 
 
 def export_epoch_keys(epoch: int, group_id: bytes, exporter: ExportFn) -> EpochKeys:
@@ -163,7 +175,8 @@ class CaseEnvelope(Struct):
         # The fixed-size head is one struct (every note pays for this encoding and for the
         # decoding below; the fields were range-checked when the envelope was built).
         head = _HEAD.pack(ENVELOPE_VERSION, self.kind, self.epoch, self.item_id)
-        return head + opaque(self.ciphertext)
+        ciphertext = self.ciphertext
+        return b"".join((head, encode_varint(len(ciphertext)), ciphertext))
 
     @classmethod
     def decode(cls, r: Reader) -> Self:
@@ -174,7 +187,20 @@ class CaseEnvelope(Struct):
         envelope_kind = _KINDS.get(kind)  # a dict lookup: far cheaper than EnvelopeKind(kind)
         if envelope_kind is None:
             raise DecodeError(f"unknown envelope kind {kind}")
-        return cls(kind=envelope_kind, epoch=epoch, item_id=item_id, ciphertext=r.opaque())
+        # What __post_init__ checks holds by the struct's layout: a 16-byte item id, a uint64.
+        envelope = object.__new__(cls)
+        set_kind, set_epoch, set_item_id, set_ciphertext = _ENVELOPE_FIELDS
+        set_kind(envelope, envelope_kind)
+        set_epoch(envelope, epoch)
+        set_item_id(envelope, item_id)
+        set_ciphertext(envelope, r.opaque())
+        return envelope
+
+
+# Each note sealed or read builds a CaseEnvelope, an OpenedItem and a VerifiedItem from
+# fields already checked: their slots are set directly, at a third of the cost of the
+# frozen dataclasses' __init__ (see protocol.codec.field_setters).
+_ENVELOPE_FIELDS = field_setters(CaseEnvelope, "kind", "epoch", "item_id", "ciphertext")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,36 +218,31 @@ class OpenedItem:
     signature: bytes
 
     def verify(self, suite: CipherSuite, author_public_key: bytes) -> VerifiedItem:
+        kind, epoch, encoded_item = self.kind, self.epoch, self.encoded_item
         tbs = _tbs(
-            self.group_id,
-            self.kind,
-            self.epoch,
-            self.item_id,
-            self.author,
-            self.counter,
-            self.encoded_item,
+            self.group_id, kind, epoch, self.item_id, self.author, self.counter, encoded_item
         )
         try:
             verify_with_label(suite, author_public_key, ITEM_SIGNATURE_LABEL, tbs, self.signature)
         except InvalidSignatureError as exc:
             raise ItemSignatureError("the item's signature does not verify") from exc
-        item = decode_item(self.encoded_item)
-        expected = (
-            EnvelopeKind.RING if item_type(item) == ItemType.HISTORY_RING else EnvelopeKind.CONTENT
-        )
-        if expected != self.kind:
-            raise EnvelopeKindError(f"a {type(item).__name__} in a {self.kind.name} envelope")
-        if isinstance(item, HistoryRing) and item.keys and item.keys[-1][0] >= self.epoch:
+        item = decode_item(encoded_item)
+        # item_type(item) == ItemType.HISTORY_RING, without the enum lookups
+        expected = _RING if type(item) is HistoryRing else _CONTENT
+        if expected != kind:
+            raise EnvelopeKindError(f"a {type(item).__name__} in a {kind.name} envelope")
+        if isinstance(item, HistoryRing) and item.keys and item.keys[-1][0] >= epoch:
             # A ring carries the keys of the epochs before its own (case_items.HistoryRing):
             # one naming its own or a later epoch can only plant a false key (ATTACKS A8).
             raise EnvelopeError(f"a ring sealed in epoch {self.epoch} holds a key of it or later")
-        return VerifiedItem(
-            epoch=self.epoch,
-            item_id=self.item_id,
-            author=self.author,
-            counter=self.counter,
-            item=item,
-        )
+        verified = object.__new__(VerifiedItem)
+        set_epoch, set_item_id, set_author, set_counter, set_item = _VERIFIED_FIELDS
+        set_epoch(verified, epoch)
+        set_item_id(verified, self.item_id)
+        set_author(verified, self.author)
+        set_counter(verified, self.counter)
+        set_item(verified, item)
+        return verified
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -233,6 +254,20 @@ class VerifiedItem:
     item: CaseItem
 
 
+_OPENED_FIELDS = field_setters(
+    OpenedItem,
+    "group_id",
+    "kind",
+    "epoch",
+    "item_id",
+    "author",
+    "counter",
+    "encoded_item",
+    "signature",
+)
+_VERIFIED_FIELDS = field_setters(VerifiedItem, "epoch", "item_id", "author", "counter", "item")
+
+
 def _tbs(
     group_id: bytes,
     kind: EnvelopeKind,
@@ -242,41 +277,50 @@ def _tbs(
     counter: int,
     encoded_item: bytes,
 ) -> bytes:
-    return (
-        opaque(group_id)
-        + bytes([kind])
-        + epoch.to_bytes(8, "big")
-        + item_id
-        + author
-        + counter.to_bytes(8, "big")
-        + opaque(encoded_item)
+    return b"".join(
+        (
+            opaque(group_id),
+            _KIND_BYTES.get(kind) or bytes((kind,)),  # (any other kind fails as before)
+            epoch.to_bytes(8, "big"),
+            item_id,
+            author,
+            counter.to_bytes(8, "big"),
+            encode_varint(len(encoded_item)),
+            encoded_item,
+        )
     )
 
 
 def _aad(group_id: bytes, kind: EnvelopeKind, epoch: int, item_id: bytes) -> bytes:
-    return _VERSION + bytes([kind]) + opaque(group_id) + epoch.to_bytes(8, "big") + item_id
-
-
-@functools.cache
-def _kdf_label_heads(key_size: int, nonce_size: int) -> tuple[bytes, bytes]:
-    """The constant start of the KDFLabel of the item key and of the item nonce (RFC 9420
-    §8: ``uint16 length || opaque label<V>``); each item's id follows as its context."""
-    return (
-        key_size.to_bytes(2, "big") + opaque(LABEL_PREFIX + b"casecircle item key"),
-        nonce_size.to_bytes(2, "big") + opaque(LABEL_PREFIX + b"casecircle item nonce"),
+    return b"".join(
+        (
+            _VERSION,
+            _KIND_BYTES.get(kind) or bytes((kind,)),
+            opaque(group_id),
+            epoch.to_bytes(8, "big"),
+            item_id,
+        )
     )
 
 
-def _key_nonce(suite: CipherSuite, secret: bytes, item_id: bytes) -> tuple[bytes, bytes]:
+def _key_nonce(
+    suite: CipherSuite, keys: EpochKeys, kind: EnvelopeKind, item_id: bytes
+) -> tuple[bytes, bytes]:
     """``ExpandWithLabel(secret, "casecircle item key" / "casecircle item nonce", item_id,
-    Nk / Nn)``, with the labels encoded once rather than for every item."""
-    key_size, nonce_size = suite.aead.key_size, suite.aead.nonce_size
-    key_head, nonce_head = _kdf_label_heads(key_size, nonce_size)
+    Nk / Nn)`` under the epoch's secret for ``kind``; every item of an epoch derives from
+    the same secret, so its HMAC key blocks and the labels are hashed once per epoch."""
+    aead = suite.aead
+    slot = (suite.kdf.name, aead.key_size, aead.nonce_size, kind)
+    expanders = keys._expanders.get(slot)
+    if expanders is None:
+        secret = keys.secret(kind)
+        expanders = (
+            label_expander(suite, secret, ITEM_KEY_LABEL, aead.key_size),
+            label_expander(suite, secret, ITEM_NONCE_LABEL, aead.nonce_size),
+        )
+        keys._expanders[slot] = expanders
     context = opaque(item_id)
-    return (
-        suite.expand(secret, key_head + context, key_size),
-        suite.expand(secret, nonce_head + context, nonce_size),
-    )
+    return expanders[0].expand(context), expanders[1].expand(context)
 
 
 def seal_item(
@@ -292,19 +336,31 @@ def seal_item(
     """Sign ``item`` as ``author`` and seal it under the epoch's key for its kind."""
     if len(author) != ID_SIZE:
         raise EnvelopeError(f"an author id is {ID_SIZE} bytes")
-    kind = EnvelopeKind.RING if type(item) is HistoryRing else EnvelopeKind.CONTENT
+    kind = _RING if type(item) is HistoryRing else _CONTENT
     item_id = rng.random_bytes(ID_SIZE)
+    if len(item_id) != ID_SIZE:
+        raise DecodeError(f"an item id is {ID_SIZE} bytes")  # as CaseEnvelope refuses it
     # The layouts of _tbs and _aad, built from shared pieces, each encoded once (sealing is
     # on every note's path): SealedItem up to its signature is also the end of ItemTBS.
-    group, kind_byte, epoch = opaque(group_id), bytes([kind]), keys.epoch.to_bytes(8, "big")
-    signed = author + counter.to_bytes(8, "big") + opaque(encode_item(item))
-    tbs = group + kind_byte + epoch + item_id + signed
-    body = signed + opaque(sign_with_label(suite, signing_key, ITEM_SIGNATURE_LABEL, tbs))
-    plaintext = body + bytes(padded_length(len(body)) - len(body))
-    key, nonce = _key_nonce(suite, keys.secret(kind), item_id)
-    aad = _VERSION + kind_byte + group + epoch + item_id
+    group, kind_byte, epoch = opaque(group_id), _KIND_BYTES[kind], keys.epoch.to_bytes(8, "big")
+    encoded = encode_item(item)
+    signed = b"".join((author, counter.to_bytes(8, "big"), encode_varint(len(encoded)), encoded))
+    tbs = b"".join((group, kind_byte, epoch, item_id, signed))
+    signature = opaque(sign_with_label(suite, signing_key, ITEM_SIGNATURE_LABEL, tbs))
+    size = len(signed) + len(signature)
+    plaintext = b"".join((signed, signature, bytes(padded_length(size) - size)))
+    key, nonce = _key_nonce(suite, keys, kind, item_id)
+    aad = b"".join((_VERSION, kind_byte, group, epoch, item_id))
     ciphertext = suite.aead.seal(key, nonce, aad, plaintext)
-    return CaseEnvelope(kind=kind, epoch=keys.epoch, item_id=item_id, ciphertext=ciphertext)
+    # CaseEnvelope.__post_init__'s checks: the item id's length above; the epoch is a uint64,
+    # or its to_bytes above has failed.
+    envelope = object.__new__(CaseEnvelope)
+    set_kind, set_epoch, set_item_id, set_ciphertext = _ENVELOPE_FIELDS
+    set_kind(envelope, kind)
+    set_epoch(envelope, keys.epoch)
+    set_item_id(envelope, item_id)
+    set_ciphertext(envelope, ciphertext)
+    return envelope
 
 
 def open_envelope(
@@ -312,10 +368,11 @@ def open_envelope(
 ) -> OpenedItem:
     """Decrypt an envelope of ``keys.epoch``; the author's signature is checked by
     :meth:`OpenedItem.verify`, once the caller has the author's credential."""
-    if envelope.epoch != keys.epoch:
-        raise EnvelopeError(f"keys of epoch {keys.epoch} for an envelope of {envelope.epoch}")
-    key, nonce = _key_nonce(suite, keys.secret(envelope.kind), envelope.item_id)
-    aad = _aad(group_id, envelope.kind, envelope.epoch, envelope.item_id)
+    kind, epoch, item_id = envelope.kind, envelope.epoch, envelope.item_id
+    if epoch != keys.epoch:
+        raise EnvelopeError(f"keys of epoch {keys.epoch} for an envelope of {epoch}")
+    key, nonce = _key_nonce(suite, keys, kind, item_id)
+    aad = _aad(group_id, kind, epoch, item_id)
     try:
         plaintext = suite.aead.open(key, nonce, aad, envelope.ciphertext)
     except InvalidTagError as exc:
@@ -325,16 +382,19 @@ def open_envelope(
     padding = r.fixed(r.remaining)
     if padding != bytes(len(padding)):  # one memcmp; padding can run to kilobytes
         raise DecodeError("the item's padding is not zeros")
-    return OpenedItem(
-        group_id=group_id,
-        kind=envelope.kind,
-        epoch=envelope.epoch,
-        item_id=envelope.item_id,
-        author=author,
-        counter=counter,
-        encoded_item=encoded,
-        signature=signature,
+    opened = object.__new__(OpenedItem)
+    set_group, set_kind, set_epoch, set_item_id, set_author, set_counter, set_item, set_sig = (
+        _OPENED_FIELDS
     )
+    set_group(opened, group_id)
+    set_kind(opened, kind)
+    set_epoch(opened, epoch)
+    set_item_id(opened, item_id)
+    set_author(opened, author)
+    set_counter(opened, counter)
+    set_item(opened, encoded)
+    set_sig(opened, signature)
+    return opened
 
 
 def parse_envelope(data: bytes) -> CaseEnvelope:

@@ -57,7 +57,8 @@ from enum import IntEnum
 from typing import Self
 
 from crypto.attachments import REF_SIZE, AttachmentRef
-from protocol.codec import Reader, Struct, Writer
+from crypto.tls import encode_varint
+from protocol.codec import Reader, Struct, Writer, field_setters
 from protocol.directory import ID_SIZE, check_display_text
 from protocol.errors import DecodeError, ValidationError
 
@@ -170,23 +171,56 @@ class Note(Struct):
     def __post_init__(self) -> None:
         # Note text is free text (line breaks, any script); it is shown as plain text only.
         _check_bounded(self.text, "note text", MAX_NOTE_BYTES, display=False)
+        self._check_fields()
+
+    def _check_fields(self) -> None:
+        """The checks of every field but the text's."""
         if len(self.attachments) > MAX_ATTACHMENTS:
             raise CaseItemError(f"a note has at most {MAX_ATTACHMENTS} attachments")
         if not 0 <= self.written_at < 2**64:
             raise CaseItemError("written_at out of range")
 
     def encode(self, w: Writer) -> None:
-        w.opaque(self.text.encode("utf-8"))
-        w.vector(self.attachments, Struct.write)
-        w.uint64(self.written_at)
+        w.fixed(self._encoded())
+
+    def _encoded(self) -> bytes:
+        """``opaque text<V> || Attachment attachments<V> || uint64 written_at``, joined in
+        one step: every note sealed is encoded (the fields were checked when it was built)."""
+        text = self.text.encode("utf-8")
+        if self.attachments:
+            w = Writer()
+            w.vector(self.attachments, Struct.write)
+            attachments = w.getvalue()
+        else:
+            attachments = b"\x00"  # the empty vector
+        return b"".join(
+            (encode_varint(len(text)), text, attachments, self.written_at.to_bytes(8, "big"))
+        )
 
     @classmethod
     def decode(cls, r: Reader) -> Self:
-        return cls(
-            text=_text(r, "note text"),
-            attachments=tuple(r.vector(Attachment.decode)),
-            written_at=r.uint64(),
-        )
+        raw = r.opaque()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecodeError("note text is not UTF-8") from None
+        attachments, written_at = tuple(r.vector(Attachment.decode)), r.uint64()
+        # What __post_init__ checks of the text, known here without encoding it once more
+        # (every note read pays for this): a text decoded from UTF-8 holds no lone
+        # surrogate, and its UTF-8 is ``raw``. Every other field is checked as
+        # __post_init__ does (see protocol.codec.field_setters).
+        if len(raw) > MAX_NOTE_BYTES:
+            raise CaseItemError(f"note text is longer than {MAX_NOTE_BYTES} bytes")
+        note = object.__new__(cls)
+        set_text, set_attachments, set_written_at = _NOTE_FIELDS
+        set_text(note, text)
+        set_attachments(note, attachments)
+        set_written_at(note, written_at)
+        note._check_fields()
+        return note
+
+
+_NOTE_FIELDS = field_setters(Note, "text", "attachments", "written_at")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -239,11 +273,16 @@ _DECODERS: dict[int, Callable[[Reader], CaseItem]] = {
 }
 
 
+_NOTE_TYPE = bytes((ItemType.NOTE,))
+
+
 def item_type(item: CaseItem) -> ItemType:
     return _TYPES[type(item)]
 
 
 def encode_item(item: CaseItem) -> bytes:
+    if type(item) is Note:  # most items are notes: no Writer needed
+        return _NOTE_TYPE + item._encoded()
     w = Writer()
     w.uint8(item_type(item))
     item.encode(w)

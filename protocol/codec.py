@@ -14,9 +14,11 @@ presence flags, vectors whose items overrun their length, and trailing bytes —
 
 from __future__ import annotations
 
+import dataclasses
+import types
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from crypto.tls import encode_varint
 from protocol.errors import DecodeError
@@ -69,7 +71,12 @@ class Reader:
         return self.uint(4)
 
     def uint64(self) -> int:
-        return self.uint(8)
+        pos = self._pos
+        end = pos + 8
+        if end > self._end:
+            raise DecodeError(f"truncated: need 8 bytes, {self.remaining} left")
+        self._pos = end
+        return int.from_bytes(self._data[pos:end], "big")
 
     def fixed(self, n: int) -> bytes:
         """Read exactly ``n`` raw bytes (``opaque x[n]``)."""
@@ -93,13 +100,21 @@ class Reader:
 
     def opaque(self) -> bytes:
         """Read ``opaque x<V>``."""
-        pos, data = self._pos, self._data
-        if pos < self._end and data[pos] < 64:  # a one-byte length, read in place
-            end = pos + 1 + data[pos]
-            if end <= self._end:
-                self._pos = end
-                return data[pos + 1 : end]
-        return self._take(self.varint())
+        pos, data, limit = self._pos, self._data, self._end
+        if pos < limit:
+            first = data[pos]
+            if first < 64:  # a one-byte length, read in place
+                end = pos + 1 + first
+                if end <= limit:
+                    self._pos = end
+                    return data[pos + 1 : end]
+            elif first < 128 and pos + 2 <= limit:  # a two-byte length (64 B .. 16 KiB)
+                length = ((first & 0x3F) << 8) | data[pos + 1]
+                end = pos + 2 + length
+                if length >= 64 and end <= limit:  # minimal, and no truncation
+                    self._pos = end
+                    return data[pos + 2 : end]
+        return self._take(self.varint())  # the general path, with its errors
 
     def sub(self) -> Reader:
         """Read a vector header and return a reader confined to its body."""
@@ -112,6 +127,10 @@ class Reader:
 
     def vector(self, item: Callable[[Reader], T]) -> list[T]:
         """Read ``T x<V>``: items until the vector's byte length is exactly consumed."""
+        pos = self._pos
+        if pos < self._end and not self._data[pos]:  # an empty vector: nothing to confine
+            self._pos = pos + 1
+            return []
         inner = self.sub()
         items: list[T] = []
         while inner.remaining:
@@ -198,6 +217,27 @@ def decode_exact(data: bytes, item: Callable[[Reader], T]) -> T:
     value = item(reader)
     reader.finish()
     return value
+
+
+def field_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The slot setters of every field of the frozen, slotted dataclass ``cls``, in order.
+
+    For hot decoders that build such a value from fields they have already checked: its
+    ``__init__`` sets each field through ``object.__setattr__`` (the price of ``frozen``)
+    and then runs ``__post_init__``, which would check again what the caller knows. The
+    caller must set every field and must check whatever ``__post_init__`` checks. ``names``
+    must list every field in declaration order, so a field added to ``cls`` later fails
+    at import rather than being left unset."""
+    declared = tuple(field.name for field in dataclasses.fields(cls))
+    if names != declared:
+        raise TypeError(f"{cls.__name__} has the fields {declared}, not {names}")
+    setters = []
+    for name in names:
+        slot = cls.__dict__.get(name)
+        if not isinstance(slot, types.MemberDescriptorType):
+            raise TypeError(f"{cls.__name__}.{name} is not a slot")
+        setters.append(slot.__set__)
+    return tuple(setters)
 
 
 def encode_value(value: E, item: Callable[[Writer, E], None]) -> bytes:

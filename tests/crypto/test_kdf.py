@@ -73,3 +73,27 @@ def test_expand_limits(kdf: Kdf) -> None:
             kdf.expand(prk, b"", length)
     with pytest.raises(InvalidLengthError):
         kdf.expand(prk[:-1], b"", 16)
+
+
+@pytest.mark.parametrize("kdf", [HKDF_SHA256, HKDF_SHA384, HKDF_SHA512], ids=lambda k: k.name)
+@pytest.mark.parametrize("prk_size", [0, 1, 64, 129, 200])
+@pytest.mark.parametrize("length", [1, 12, 16, 32, 48, 64, 65, 200])
+def test_expander_is_expand(kdf: Kdf, prk_size: int, length: int) -> None:
+    """The HMAC with its pads hashed once gives HKDF-Expand's bytes, for keys shorter than,
+    as long as and longer than the hash's block, and for one block or several."""
+    prk = bytes((7 * i + 3) % 256 for i in range(prk_size + kdf.hash_size))
+    for head in (b"", b"\x00\x10" + b"label" * 20):
+        expander = kdf.expander(prk, head, length)
+        for tail in (b"", b"\x10" + bytes(range(16)), b"t" * 300):
+            assert expander.expand(tail) == kdf.expand(prk, head + tail, length)
+
+
+@pytest.mark.parametrize("kdf", [HKDF_SHA256, HKDF_SHA384, HKDF_SHA512], ids=lambda k: k.name)
+def test_expander_refuses_what_expand_refuses(kdf: Kdf) -> None:
+    prk = kdf.extract(b"salt", b"ikm")
+    for length in (0, -1, 255 * kdf.hash_size + 1):
+        with pytest.raises(InvalidLengthError):
+            kdf.expander(prk, b"", length)
+    for short in (b"", prk[:-1]):
+        with pytest.raises(InvalidLengthError):
+            kdf.expander(short, b"", 16)

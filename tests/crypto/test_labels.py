@@ -22,6 +22,7 @@ from crypto.labels import (
     derive_tree_secret,
     encrypt_with_label,
     expand_with_label,
+    label_expander,
     ref_hash,
     sign_with_label,
     verify_with_label,
@@ -154,3 +155,17 @@ def test_sign_with_label_refuses_a_key_of_another_scheme(suite: CipherSuite) -> 
             continue
         with pytest.raises(InvalidKeyError):
             sign_with_label(suite, key, "LeafNodeTBS", b"content")
+
+
+def test_label_expander_is_expand_with_label(suite: CipherSuite) -> None:
+    secret = bytes(range(suite.hash_size))
+    for label, length in (("casecircle item key", 16), ("x", suite.hash_size), ("y", 100)):
+        expander = label_expander(suite, secret, label, length)
+        for context in (b"", bytes(range(16)), b"c" * 70):
+            assert expander.expand(opaque(context)) == expand_with_label(
+                suite, secret, label, context, length
+            )
+    with pytest.raises(InvalidLengthError):
+        label_expander(suite, secret, "x", 0x10000)
+    with pytest.raises(InvalidLengthError):
+        label_expander(suite, b"", "x", 16)

@@ -734,3 +734,48 @@ def test_mutated_signed_items_only_fail_with_typed_errors(seed: int) -> None:
         assert not isinstance(exc, ItemSignatureError)
         return
     assert encode_item(verified.item) == item
+
+
+# --- the per-epoch derivation cache -----------------------------------------------------------
+
+
+def test_epoch_keys_remember_derivations_per_suite_and_kind_without_mixing_them() -> None:
+    """One EpochKeys serves every suite and both kinds; what it remembers for one (the
+    secret's HMAC pads) never derives another's key, and it is no part of equality."""
+    keys = epoch_keys(seed="cache")
+    fresh = epoch_keys(seed="cache")
+    assert keys == fresh and hash(keys) == hash(fresh)
+    for suite_id in SUITES:
+        suite = cipher_suite(suite_id)
+        for item in (NOTE, RING):
+            envelope = seal(item, suite_id, keys=keys, seed=f"cache {suite_id}")
+            secret = keys.history_key if item is NOTE else keys.ring_key
+            assert hand_open(suite, secret, envelope)  # the spec's key and nonce
+            for reader in (keys, fresh, epoch_keys(seed="cache")):
+                opened = open_envelope(suite, GROUP, reader, envelope)
+                assert opened.verify(suite, signing_key(suite, "alice").public_key).item == item
+    assert keys == fresh and "cache" not in repr(keys) and "Expander" not in repr(keys)
+    assert replace(keys, epoch=EPOCH + 1) != keys
+    other = replace(keys, history_key=keys.ring_key)  # a new object remembers nothing
+    with pytest.raises(EnvelopeDecryptError):
+        open_envelope(cipher_suite(1), GROUP, other, seal(NOTE, keys=keys))
+
+
+def test_missing_ring_key_is_refused_at_every_use() -> None:
+    """Keys recovered from a ring have no ring key: a ring envelope fails each time."""
+    keys = EpochKeys(epoch=EPOCH, history_key=KEYS.history_key, ring_key=b"")
+    envelope = seal(RING)
+    for _ in range(2):
+        with pytest.raises(CasecircleError):
+            open_envelope(cipher_suite(1), GROUP, keys, envelope)
+    assert open_envelope(cipher_suite(1), GROUP, keys, seal(NOTE)).author == ALICE
+
+
+def test_a_short_item_id_from_the_random_source_is_refused() -> None:
+    class Short:
+        def random_bytes(self, n: int) -> bytes:
+            return bytes(n - 1)
+
+    suite = cipher_suite(1)
+    with pytest.raises(DecodeError, match="item id"):
+        seal_item(suite, GROUP, KEYS, ALICE, 1, signing_key(suite, "alice"), NOTE, Short())

@@ -51,6 +51,7 @@ from protocol.case_items import (
     encode_item,
     item_type,
 )
+from protocol.codec import Struct, Writer
 from protocol.directory import DirectoryFieldError, UnsafeTextError
 from protocol.errors import DecodeError, ValidationError
 from tests.helpers import DeterministicRandom, mutate
@@ -493,3 +494,28 @@ def test_any_valid_item_round_trips(item: CaseItem) -> None:
     encoded = encode_item(item)
     assert decode_item(encoded) == item
     assert encoded[0] == item_type(item)
+
+
+def test_decoded_note_is_checked_as_a_built_one() -> None:
+    """Note.decode skips re-encoding the text; what the constructor refuses, it refuses."""
+    longest = "€" * (MAX_NOTE_BYTES // 3) + "x" * (MAX_NOTE_BYTES % 3)
+    value = note(text=longest, attachments=(attachment(),), written_at=2**64 - 1)
+    decoded = decode_item(encode_item(value))
+    assert decoded == value and type(decoded) is Note
+    assert (decoded.text, decoded.attachments, decoded.written_at) == (
+        value.text,
+        value.attachments,
+        value.written_at,
+    )
+    assert encode_item(decoded) == encode_item(value) == b"\x02" + value.to_bytes()
+    # One byte over the limit, and seventeen attachments: refused as the constructor does.
+    too_long = b"\x02" + opaque((longest + "x").encode()) + b"\x00" + bytes(8)
+    with pytest.raises(CaseItemError, match="longer") as caught:
+        decode_item(too_long)
+    assert caught.value.code == "case_item"
+    files = tuple(attachment(blob_id=bytes([i]) * 16) for i in range(MAX_ATTACHMENTS + 1))
+    w = Writer()
+    w.vector(files, Struct.write)
+    many = b"\x02\x00" + w.getvalue() + bytes(8)
+    with pytest.raises(CaseItemError, match="attachments"):
+        decode_item(many)

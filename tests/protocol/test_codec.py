@@ -171,3 +171,39 @@ def test_fixed_reads_exactly_n_bytes() -> None:
     assert reader.fixed(4) == b"abcd"
     with pytest.raises(DecodeError, match="truncated"):
         reader.fixed(3)
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        "4000",  # an empty opaque with a two-byte length
+        "403f" + "61" * 63,  # 63 bytes, two-byte length
+    ],
+)
+def test_opaque_refuses_a_non_minimal_two_byte_length(encoded: str) -> None:
+    with pytest.raises(DecodeError, match="non-minimal"):
+        decode_exact(bytes.fromhex(encoded), read_opaque)
+
+
+@pytest.mark.parametrize("size", [64, 65, 1000, 16383, 16384])
+def test_opaque_of_every_length_class_reads_in_place_and_confined(size: int) -> None:
+    data = bytes(range(256)) * (size // 256 + 1)
+    encoded = encode_value(data[:size], write_opaque)
+    assert decode_exact(encoded + b"", read_opaque) == data[:size]
+    with pytest.raises(DecodeError, match="truncated"):
+        decode_exact(encoded[:-1], read_opaque)
+    # A reader confined to a vector does not read past the vector's end.
+    inner = Reader(encoded + b"\x00", 0, len(encoded) - 1)
+    with pytest.raises(DecodeError, match="truncated"):
+        inner.opaque()
+
+
+def test_empty_vector_and_uint64_read_in_place() -> None:
+    reader = Reader(bytes.fromhex("00") + (2**64 - 2).to_bytes(8, "big") + b"\x01")
+    assert reader.vector(Reader.uint8) == []
+    assert reader.uint64() == 2**64 - 2
+    assert reader.remaining == 1
+    with pytest.raises(DecodeError, match="truncated"):
+        Reader(bytes(7)).uint64()
+    with pytest.raises(DecodeError, match="truncated"):
+        Reader(bytes(8), 1).uint64()
