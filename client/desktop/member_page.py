@@ -32,11 +32,13 @@ from client.desktop.composer import Composer
 from client.desktop.members_panel import AddColleagueDialog, CompareKeysDialog, MembersPanel
 from client.desktop.messages import error_text
 from client.desktop.plain_text import error_label
+from client.desktop.qr_image import read_qr_bytes
 from client.desktop.retranslating import Retranslating
 from client.desktop.security_banner import SecurityBanner, SecurityEventsDialog
 from client.desktop.session import DesktopSession
 from client.desktop.thread_view import ThreadView
 from client.desktop.worker import AsyncWorker, CallGroup
+from crypto.errors import CasecircleError
 from protocol.case_items import HistoryPolicy
 
 T = TypeVar("T")
@@ -255,13 +257,26 @@ class MemberPage(Retranslating, QWidget):
     def _compare(self, row: MemberRow) -> None:
         try:
             digits, payload = self.session.safety_number(row)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, nothing is lost
+        except CasecircleError as exc:  # offline: the directory is read when online
             self._show_error(exc)
             return
         dialog = CompareKeysDialog(self, row, digits, payload)
         dialog.verdict.connect(self._verdict)
+        dialog.check_requested.connect(self.check_code_image)
         self.dialog = dialog
         dialog.open()
+
+    def check_code_image(self, row: MemberRow, image: Path) -> None:
+        """Compare the colleague's safety-number code, from a picture of their screen."""
+        dialog = self.dialog
+        if not isinstance(dialog, CompareKeysDialog):
+            return
+        try:
+            self.session.check_code(row, read_qr_bytes(image))
+        except CasecircleError as exc:
+            dialog.show_check(False, error_text(exc))
+            return
+        dialog.show_check(True, self.tr("The codes match: the keys are the same on both devices."))
 
     def _verdict(self, row: MemberRow, verified: bool) -> None:
         case_id = self.case_id

@@ -9,6 +9,7 @@ keeps serving the network while one is up.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import segno
 from PySide6.QtCore import Qt, Signal, SignalInstance
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -157,6 +159,7 @@ class CompareKeysDialog(Retranslating, QDialog):
     """The pair's safety number as digits and as a QR code, and the user's verdict."""
 
     verdict = Signal(object, bool)  # MemberRow, verified
+    check_requested = Signal(object, object)  # MemberRow, Path of an image of their code
 
     def __init__(self, parent: QWidget, row: MemberRow, digits: str, qr_payload: bytes) -> None:
         super().__init__(parent)
@@ -174,6 +177,11 @@ class CompareKeysDialog(Retranslating, QDialog):
         self.qr.setPixmap(_qr_pixmap(qr_payload))
         self.same = QCheckBox()
         self.same.setChecked(row.key_verified)
+        self.check_image = QPushButton()
+        self.check_image.clicked.connect(self._choose_image)
+        self.check_result = QLabel()
+        self.check_result.setWordWrap(True)
+        self.check_result.setTextFormat(Qt.TextFormat.PlainText)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.buttons.rejected.connect(self.reject)
         self.buttons.accepted.connect(self.accept)
@@ -184,9 +192,25 @@ class CompareKeysDialog(Retranslating, QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(row_layout)
+        layout.addWidget(self.check_image, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.check_result)
         layout.addWidget(self.same)
         layout.addWidget(self.buttons)
         self.retranslate()
+
+    def _choose_image(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Their code"), "", self.tr("Images (*.png *.jpg *.jpeg)")
+        )
+        if name:
+            self.check_requested.emit(self.row, Path(name))
+
+    def show_check(self, matched: bool, text: str) -> None:
+        """The outcome of checking their code: a match ticks the box, a mismatch unticks it."""
+        colour = "#1b5e20" if matched else "#b00020"
+        self.check_result.setStyleSheet(f"color: {colour};")
+        self.check_result.setText(text)
+        self.same.setChecked(matched)
 
     def retranslate(self) -> None:
         name = self.row.name
@@ -199,6 +223,7 @@ class CompareKeysDialog(Retranslating, QDialog):
             ).format(name)
         )
         self.same.setText(self.tr("The numbers are the same: mark this device as verified"))
+        self.check_image.setText(self.tr("Check their code from an image…"))
 
     def _done(self, _: int) -> None:
         if self.same.isChecked() != self.row.key_verified:

@@ -56,7 +56,16 @@ def error_text(error: BaseException) -> str:
             "Messages", "No approval came in time; ask for a new invite."
         ),
         "relay_url": translate("Messages", "The relay address is not valid: {0}"),
-        "invite_image": translate("Messages", "No invite QR code could be read from this image."),
+        "qr_image": translate("Messages", "No QR code could be read from this image."),
+        "safety_number_mismatch": translate(
+            "Messages",
+            "The codes differ: this is not the device you compared with, or someone is in"
+            " between. Do not mark it as verified; tell your coordinator.",
+        ),
+        "safety_number_payload": translate("Messages", "This QR code is no safety-number code."),
+        "safety_number_version": translate(
+            "Messages", "This safety-number code is from another version of the app."
+        ),
     }
     template = known.get(error.code)
     if template is None:

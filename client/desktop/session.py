@@ -59,7 +59,7 @@ from protocol.case_items import Attachment, HistoryPolicy, Note, decode_item, en
 from protocol.directory import DeviceCredential, parse_mls_credential
 from protocol.invites import InviteCode
 from protocol.mls.group import Group
-from protocol.safety_numbers import qr_payload, safety_number
+from protocol.safety_numbers import check_scanned, qr_payload, safety_number
 
 RESYNC_INTERVAL = 60.0  # seconds between full syncs, which also replay the directory
 FileProgress = Callable[[int, int, int], None]
@@ -366,6 +366,11 @@ class DesktopSession:
         own = self._credential_of(self.device_id)
         peer = self._credential_of(case_member.device_id)
         return safety_number(own, peer).format(), qr_payload(own, peer)
+
+    def check_code(self, case_member: MemberRow, payload: bytes) -> None:
+        """Check the code scanned from the colleague's screen (raises if it differs)."""
+        own = self._credential_of(self.device_id)
+        check_scanned(own, self._credential_of(case_member.device_id), payload)
 
     # --- drafts, read marks, verified keys ----------------------------------------------
 

@@ -4,12 +4,12 @@
 <context>
     <name>AddColleagueDialog</name>
     <message>
-        <location filename="../members_panel.py" line="139"/>
+        <location filename="../members_panel.py" line="141"/>
         <source>Add a colleague</source>
         <translation>Přidat kolegu</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="141"/>
+        <location filename="../members_panel.py" line="143"/>
         <source>Their devices are checked against the directory before anything is sent.</source>
         <translation>Před odesláním čehokoli se zařízení vybrané osoby ověří v adresáři.</translation>
     </message>
@@ -80,7 +80,7 @@
 <context>
     <name>AttachmentLine</name>
     <message>
-        <location filename="../thread_view.py" line="65"/>
+        <location filename="../thread_view.py" line="59"/>
         <source>Save…</source>
         <translation>Uložit…</translation>
     </message>
@@ -88,238 +88,238 @@
 <context>
     <name>AuditorPage</name>
     <message>
-        <location filename="../auditor_page.py" line="261"/>
+        <location filename="../auditor_page.py" line="258"/>
         <source>Audit a relay</source>
         <translation>Audit serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="264"/>
+        <location filename="../auditor_page.py" line="261"/>
         <source>Checks from outside that the relay stores only ciphertext and an honest transparency log. Give the relay&apos;s data directory (best with the relay stopped) or an audit export; nothing there is changed.</source>
         <translation>Zvenčí ověří, že server ukládá pouze zašifrovaná data a vede poctivý transparentní log. Zadejte datový adresář serveru (nejlépe při zastaveném serveru) nebo auditní export; nic v nich se nezmění.</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="270"/>
+        <location filename="../auditor_page.py" line="267"/>
         <source>Relay data or export</source>
         <translation>Data serveru nebo export</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="271"/>
+        <location filename="../auditor_page.py" line="268"/>
         <source>Platform root key</source>
         <translation>Kořenový klíč platformy</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="272"/>
+        <location filename="../auditor_page.py" line="269"/>
         <source>Relay key</source>
         <translation>Klíč serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="273"/>
+        <location filename="../auditor_page.py" line="270"/>
         <source>Tree heads files</source>
         <translation>Soubory hlav stromu</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="274"/>
-        <location filename="../auditor_page.py" line="327"/>
+        <location filename="../auditor_page.py" line="271"/>
+        <location filename="../auditor_page.py" line="324"/>
         <source>Canary markers</source>
         <translation>Kontrolní značky (canary)</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="275"/>
+        <location filename="../auditor_page.py" line="272"/>
         <source>Relay log files</source>
         <translation>Soubory logů serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="279"/>
+        <location filename="../auditor_page.py" line="276"/>
         <source>A folder holding {0}</source>
         <translation>Složka obsahující {0}</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="280"/>
+        <location filename="../auditor_page.py" line="277"/>
         <source>Folder…</source>
         <translation>Složka…</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="281"/>
+        <location filename="../auditor_page.py" line="278"/>
         <source>Database file…</source>
         <translation>Soubor databáze…</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="283"/>
+        <location filename="../auditor_page.py" line="280"/>
         <source>64 hex digits; optional when tree heads files are given</source>
         <translation>64 šestnáctkových číslic; nepovinné, pokud jsou zadány soubory hlav stromu</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="286"/>
+        <location filename="../auditor_page.py" line="283"/>
         <source>64 hex digits; optional, taken from the data when left empty</source>
         <translation>64 šestnáctkových číslic; nepovinné, nevyplněný klíč se převezme z dat</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="288"/>
+        <location filename="../auditor_page.py" line="285"/>
         <source>Optional: without markers the canary is skipped</source>
         <translation>Nepovinné: bez značek se kontrola canary přeskočí</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="289"/>
+        <location filename="../auditor_page.py" line="286"/>
         <source>Choose…</source>
         <translation>Vybrat…</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="291"/>
+        <location filename="../auditor_page.py" line="288"/>
         <source>Add…</source>
         <translation>Přidat…</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="292"/>
+        <location filename="../auditor_page.py" line="289"/>
         <source>Remove</source>
         <translation>Odebrat</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="293"/>
+        <location filename="../auditor_page.py" line="290"/>
         <source>Back</source>
         <translation>Zpět</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="294"/>
+        <location filename="../auditor_page.py" line="291"/>
         <source>Run the audit</source>
         <translation>Spustit audit</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="295"/>
+        <location filename="../auditor_page.py" line="292"/>
         <source>Save HTML report…</source>
         <translation>Uložit zprávu v HTML…</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="296"/>
+        <location filename="../auditor_page.py" line="293"/>
         <source>Check</source>
         <translation>Kontrola</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="296"/>
+        <location filename="../auditor_page.py" line="293"/>
         <source>Result</source>
         <translation>Výsledek</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="296"/>
+        <location filename="../auditor_page.py" line="293"/>
         <source>Details</source>
         <translation>Podrobnosti</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="302"/>
+        <location filename="../auditor_page.py" line="299"/>
         <source>Relay data directory or export</source>
         <translation>Datový adresář serveru nebo export</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="309"/>
+        <location filename="../auditor_page.py" line="306"/>
         <source>The relay&apos;s database</source>
         <translation>Databáze serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="311"/>
+        <location filename="../auditor_page.py" line="308"/>
         <source>Relay database ({0})</source>
         <translation>Databáze serveru ({0})</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="318"/>
+        <location filename="../auditor_page.py" line="315"/>
         <source>Tree heads exported by clients</source>
         <translation>Hlavy stromu exportované klienty</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="318"/>
+        <location filename="../auditor_page.py" line="315"/>
         <source>JSON files (*.json)</source>
         <translation>Soubory JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="323"/>
+        <location filename="../auditor_page.py" line="320"/>
         <source>The relay&apos;s log files</source>
         <translation>Soubory logů serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="377"/>
+        <location filename="../auditor_page.py" line="353"/>
         <source>Choose the relay&apos;s data directory or an audit export.</source>
         <translation>Zvolte datový adresář serveru nebo auditní export.</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="382"/>
+        <location filename="../auditor_page.py" line="358"/>
         <source>A key is 64 hex digits.</source>
         <translation>Klíč musí mít 64 šestnáctkových číslic.</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="403"/>
+        <location filename="../auditor_page.py" line="379"/>
         <source>The audit could not run: {0}</source>
         <translation>Audit nebylo možné provést: {0}</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="418"/>
+        <location filename="../auditor_page.py" line="392"/>
         <source>PASS</source>
         <translation>VYHOVUJE</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="419"/>
+        <location filename="../auditor_page.py" line="393"/>
         <source>FAIL</source>
         <translation>NEVYHOVUJE</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="420"/>
+        <location filename="../auditor_page.py" line="394"/>
         <source>SKIPPED</source>
         <translation>PŘESKOČENO</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="432"/>
+        <location filename="../auditor_page.py" line="406"/>
         <source>Verdict: {0}</source>
         <translation>Celkový výsledek: {0}</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="435"/>
+        <location filename="../auditor_page.py" line="409"/>
         <source>an audit export</source>
         <translation>auditní export</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="435"/>
+        <location filename="../auditor_page.py" line="409"/>
         <source>a relay data directory</source>
         <translation>datový adresář serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="437"/>
+        <location filename="../auditor_page.py" line="411"/>
         <source>not given</source>
         <translation>nezadán</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="438"/>
+        <location filename="../auditor_page.py" line="412"/>
         <source>unknown</source>
         <translation>neznámý</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="440"/>
+        <location filename="../auditor_page.py" line="414"/>
         <source>Audited {0} ({1}). Platform root key: {2}. Relay key: {3}.</source>
         <translation>Auditováno: {0} ({1}). Kořenový klíč platformy: {2}. Klíč serveru: {3}.</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="471"/>
+        <location filename="../auditor_page.py" line="445"/>
         <source>Proves</source>
         <translation>Prokazuje</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="472"/>
+        <location filename="../auditor_page.py" line="446"/>
         <source>Cannot prove</source>
         <translation>Nemůže prokázat</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="474"/>
+        <location filename="../auditor_page.py" line="448"/>
         <source>Fact</source>
         <translation>Údaj</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="476"/>
+        <location filename="../auditor_page.py" line="450"/>
         <source>Failure</source>
         <translation>Selhání</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="476"/>
+        <location filename="../auditor_page.py" line="450"/>
         <source>Note</source>
         <translation>Poznámka</translation>
     </message>
     <message numerus="yes">
-        <location filename="../auditor_page.py" line="479"/>
+        <location filename="../auditor_page.py" line="453"/>
         <source>%n further finding(s) not listed.</source>
         <translation>
             <numerusform>%n další zjištění není uvedeno.</numerusform>
@@ -328,27 +328,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="480"/>
+        <location filename="../auditor_page.py" line="454"/>
         <source>More</source>
         <translation>Další</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="503"/>
+        <location filename="../auditor_page.py" line="477"/>
         <source>Save the audit report</source>
         <translation>Uložit zprávu z auditu</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="503"/>
+        <location filename="../auditor_page.py" line="477"/>
         <source>HTML (*.html)</source>
         <translation>HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="514"/>
+        <location filename="../auditor_page.py" line="488"/>
         <source>Report saved to {0}.</source>
         <translation>Zpráva byla uložena do {0}.</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="517"/>
+        <location filename="../auditor_page.py" line="491"/>
         <source>The report could not be saved: {0}</source>
         <translation>Zprávu nebylo možné uložit: {0}</translation>
     </message>
@@ -383,75 +383,90 @@
 <context>
     <name>CompareKeysDialog</name>
     <message>
-        <location filename="../members_panel.py" line="193"/>
+        <location filename="../members_panel.py" line="203"/>
+        <source>Their code</source>
+        <translation>Kód kolegy</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="203"/>
+        <source>Images (*.png *.jpg *.jpeg)</source>
+        <translation>Obrázky (*.png *.jpg *.jpeg)</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="217"/>
         <source>Compare keys with {0}</source>
         <translation>Porovnání klíčů – {0}</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="196"/>
+        <location filename="../members_panel.py" line="220"/>
         <source>Compare these numbers with {0}, in person or on a call you trust (or scan each other&apos;s code). If they are the same on both devices, no one is in between.</source>
         <translation>Porovnejte toto bezpečnostní číslo s číslem, které vidí {0} – osobně nebo během hovoru, kterému důvěřujete (případně si navzájem naskenujte kód). Pokud je na obou zařízeních stejné, nikdo se mezi vás nevložil.</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="201"/>
+        <location filename="../members_panel.py" line="225"/>
         <source>The numbers are the same: mark this device as verified</source>
         <translation>Bezpečnostní čísla se shodují: označit toto zařízení jako ověřené</translation>
+    </message>
+    <message>
+        <location filename="../members_panel.py" line="226"/>
+        <source>Check their code from an image…</source>
+        <translation>Ověřit kód kolegy z obrázku…</translation>
     </message>
 </context>
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../composer.py" line="97"/>
+        <location filename="../composer.py" line="95"/>
         <source>Write a note to the case…</source>
         <translation>Napište záznam k případu…</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="98"/>
+        <location filename="../composer.py" line="96"/>
         <source>Attach files…</source>
         <translation>Přiložit soubory…</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="99"/>
+        <location filename="../composer.py" line="97"/>
         <source>Send</source>
         <translation>Odeslat</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="100"/>
+        <location filename="../composer.py" line="98"/>
         <source>Send anyway</source>
         <translation>Přesto odeslat</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="129"/>
+        <location filename="../composer.py" line="127"/>
         <source>Attach files</source>
         <translation>Přiložit soubory</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="173"/>
+        <location filename="../composer.py" line="171"/>
         <source>File {0} of {1}: %p%</source>
         <translation>Soubor {0} z {1}: %p%</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="193"/>
+        <location filename="../composer.py" line="191"/>
         <source>a birth number</source>
         <translation>rodné číslo</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="194"/>
+        <location filename="../composer.py" line="192"/>
         <source>a phone number</source>
         <translation>telefonní číslo</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="195"/>
+        <location filename="../composer.py" line="193"/>
         <source>an e-mail address</source>
         <translation>e-mailová adresa</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="196"/>
+        <location filename="../composer.py" line="194"/>
         <source>a street address</source>
         <translation>adresa</translation>
     </message>
     <message>
-        <location filename="../composer.py" line="200"/>
+        <location filename="../composer.py" line="198"/>
         <source>This note may identify someone ({0}). Cases stay anonymised: edit the note, or send it anyway.</source>
         <translation>Tento záznam může někoho identifikovat ({0}). Případy musí zůstat anonymizované: upravte záznam, nebo jej přesto odešlete.</translation>
     </message>
@@ -521,42 +536,42 @@
 <context>
     <name>CoordinatorPage</name>
     <message>
-        <location filename="../coordinator_page.py" line="135"/>
+        <location filename="../coordinator_page.py" line="130"/>
         <source>Coordinator</source>
         <translation>Koordinátor</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="136"/>
+        <location filename="../coordinator_page.py" line="131"/>
         <source>Refresh</source>
         <translation>Obnovit</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="137"/>
+        <location filename="../coordinator_page.py" line="132"/>
         <source>Members &amp;&amp; devices</source>
         <translation>Členové &amp;&amp; zařízení</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="138"/>
+        <location filename="../coordinator_page.py" line="133"/>
         <source>Invites</source>
         <translation>Pozvánky</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="139"/>
+        <location filename="../coordinator_page.py" line="134"/>
         <source>Approvals</source>
         <translation>Schvalování</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="140"/>
+        <location filename="../coordinator_page.py" line="135"/>
         <source>All devices ever issued</source>
         <translation>Všechna vydaná zařízení</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="220"/>
+        <location filename="../coordinator_page.py" line="193"/>
         <source>Device {0} revoked (log entry {1}); its removal was proposed.</source>
         <translation>Zařízení {0} bylo zneplatněno (položka logu {1}); jeho odebrání bylo navrženo.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../coordinator_page.py" line="231"/>
+        <location filename="../coordinator_page.py" line="204"/>
         <source>%n device(s) revoked.</source>
         <translation>
             <numerusform>Bylo zneplatněno %n zařízení.</numerusform>
@@ -565,7 +580,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../coordinator_page.py" line="239"/>
+        <location filename="../coordinator_page.py" line="212"/>
         <source>%n removal proposal(s) sent.</source>
         <translation>
             <numerusform>Byl odeslán %n návrh na odebrání.</numerusform>
@@ -574,7 +589,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="275"/>
+        <location filename="../coordinator_page.py" line="248"/>
         <source>QR image saved to {0}: it is as secret as the words.</source>
         <translation>Obrázek s QR kódem byl uložen do {0}: je stejně tajný jako slova.</translation>
     </message>
@@ -759,152 +774,152 @@
 <context>
     <name>EnrolPage</name>
     <message>
-        <location filename="../start_pages.py" line="120"/>
+        <location filename="../start_pages.py" line="103"/>
         <source>Join your platform</source>
         <translation>Připojení k platformě</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="123"/>
+        <location filename="../start_pages.py" line="106"/>
         <source>Your coordinator gave you an invite code: 24 words, or a QR code image. This device then asks to join, and waits until the coordinator approves it.</source>
         <translation>Koordinátor vám předal kód pozvánky: 24 slov nebo obrázek s QR kódem. Toto zařízení poté požádá o připojení a počká, dokud je koordinátor neschválí.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="128"/>
+        <location filename="../start_pages.py" line="111"/>
         <source>Relay address</source>
         <translation>Adresa serveru</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="129"/>
+        <location filename="../start_pages.py" line="112"/>
         <source>Invite code</source>
         <translation>Kód pozvánky</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="130"/>
+        <location filename="../start_pages.py" line="113"/>
         <source>New passphrase</source>
         <translation>Nová heslová fráze</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="131"/>
+        <location filename="../start_pages.py" line="114"/>
         <source>Strength</source>
         <translation>Síla</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="132"/>
+        <location filename="../start_pages.py" line="115"/>
         <source>Passphrase again</source>
         <translation>Heslová fráze znovu</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="137"/>
+        <location filename="../start_pages.py" line="120"/>
         <source>Type or paste the 24 words</source>
         <translation>Napište nebo vložte 24 slov</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="138"/>
+        <location filename="../start_pages.py" line="121"/>
         <source>Open QR image…</source>
         <translation>Otevřít obrázek s QR kódem…</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="139"/>
+        <location filename="../start_pages.py" line="122"/>
         <source>Ask to join</source>
         <translation>Požádat o připojení</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="140"/>
+        <location filename="../start_pages.py" line="123"/>
         <source>Audit a relay export instead…</source>
         <translation>Místo toho auditovat export serveru…</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="145"/>
+        <location filename="../start_pages.py" line="128"/>
         <source>Invite QR code</source>
         <translation>QR kód pozvánky</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="145"/>
+        <location filename="../start_pages.py" line="128"/>
         <source>Images (*.png *.jpg *.jpeg)</source>
         <translation>Obrázky (*.png *.jpg *.jpeg)</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="161"/>
+        <location filename="../start_pages.py" line="144"/>
         <source>Use four or more unrelated words.</source>
         <translation>Použijte alespoň čtyři navzájem nesouvisející slova.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="164"/>
+        <location filename="../start_pages.py" line="147"/>
         <source>Strong enough.</source>
         <translation>Dostatečně silná.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="167"/>
+        <location filename="../start_pages.py" line="150"/>
         <source>Too weak.</source>
         <translation>Příliš slabá.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="171"/>
+        <location filename="../start_pages.py" line="154"/>
         <source>It is short.</source>
         <translation>Je krátká.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="172"/>
+        <location filename="../start_pages.py" line="155"/>
         <source>It is a common password.</source>
         <translation>Jde o běžné heslo.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="173"/>
+        <location filename="../start_pages.py" line="156"/>
         <source>It contains your name or organisation.</source>
         <translation>Obsahuje vaše jméno nebo název organizace.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="174"/>
+        <location filename="../start_pages.py" line="157"/>
         <source>It contains a common name.</source>
         <translation>Obsahuje běžné jméno.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="175"/>
+        <location filename="../start_pages.py" line="158"/>
         <source>It is built from common words alone.</source>
         <translation>Skládá se jen z běžných slov.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="177"/>
+        <location filename="../start_pages.py" line="160"/>
         <source>Replacing letters by digits does not help.</source>
         <translation>Nahrazení písmen číslicemi nepomůže.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="179"/>
+        <location filename="../start_pages.py" line="162"/>
         <source>A word written backwards is easy to guess.</source>
         <translation>Slovo napsané pozpátku se snadno uhodne.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="180"/>
+        <location filename="../start_pages.py" line="163"/>
         <source>It follows the keyboard.</source>
         <translation>Kopíruje rozložení klávesnice.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="181"/>
+        <location filename="../start_pages.py" line="164"/>
         <source>It repeats itself.</source>
         <translation>Opakuje se.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="182"/>
+        <location filename="../start_pages.py" line="165"/>
         <source>It contains a sequence.</source>
         <translation>Obsahuje řadu po sobě jdoucích znaků.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="183"/>
+        <location filename="../start_pages.py" line="166"/>
         <source>It contains a date or year.</source>
         <translation>Obsahuje datum nebo rok.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="192"/>
+        <location filename="../start_pages.py" line="175"/>
         <source>The relay address is not valid: {0}</source>
         <translation>Adresa serveru není platná: {0}</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="201"/>
+        <location filename="../start_pages.py" line="184"/>
         <source>Choose a stronger passphrase.</source>
         <translation>Zvolte silnější heslovou frázi.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="204"/>
+        <location filename="../start_pages.py" line="187"/>
         <source>The two passphrases differ.</source>
         <translation>Heslové fráze se neshodují.</translation>
     </message>
@@ -1053,55 +1068,60 @@
 <context>
     <name>MemberPage</name>
     <message>
-        <location filename="../member_page.py" line="191"/>
+        <location filename="../member_page.py" line="182"/>
         <source>Save the file in</source>
         <translation>Uložit soubor do složky</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="204"/>
+        <location filename="../member_page.py" line="195"/>
         <source>Saved {0}</source>
         <translation>Uloženo: {0}</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="252"/>
+        <location filename="../member_page.py" line="243"/>
         <source>Adding {0}…</source>
         <translation>Přidávání: {0}…</translation>
+    </message>
+    <message>
+        <location filename="../member_page.py" line="279"/>
+        <source>The codes match: the keys are the same on both devices.</source>
+        <translation>Kódy se shodují: klíče jsou na obou zařízeních stejné.</translation>
     </message>
 </context>
 <context>
     <name>MembersPanel</name>
     <message>
-        <location filename="../members_panel.py" line="64"/>
+        <location filename="../members_panel.py" line="66"/>
         <source>Members</source>
         <translation>Členové</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="65"/>
+        <location filename="../members_panel.py" line="67"/>
         <source>Add colleague…</source>
         <translation>Přidat kolegu…</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="66"/>
+        <location filename="../members_panel.py" line="68"/>
         <source>Remove from case</source>
         <translation>Odebrat z případu</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="67"/>
+        <location filename="../members_panel.py" line="69"/>
         <source>Compare keys…</source>
         <translation>Porovnat klíče…</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="76"/>
+        <location filename="../members_panel.py" line="78"/>
         <source>this device</source>
         <translation>toto zařízení</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="78"/>
+        <location filename="../members_panel.py" line="80"/>
         <source>✔ key compared</source>
         <translation>✔ klíč porovnán</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="80"/>
+        <location filename="../members_panel.py" line="82"/>
         <source>⚠ revoked</source>
         <translation>⚠ zneplatněné</translation>
     </message>
@@ -1261,71 +1281,86 @@
     </message>
     <message>
         <location filename="../messages.py" line="59"/>
-        <source>No invite QR code could be read from this image.</source>
-        <translation>Z tohoto obrázku se nepodařilo načíst QR kód pozvánky.</translation>
+        <source>No QR code could be read from this image.</source>
+        <translation>Z tohoto obrázku se nepodařilo přečíst žádný QR kód.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="63"/>
+        <location filename="../messages.py" line="60"/>
+        <source>The codes differ: this is not the device you compared with, or someone is in between. Do not mark it as verified; tell your coordinator.</source>
+        <translation>Kódy se liší: nejde o zařízení, se kterým jste se porovnávali, nebo je někdo mezi vámi. Neoznačujte je jako ověřené; informujte koordinátora.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="65"/>
+        <source>This QR code is no safety-number code.</source>
+        <translation>Tento QR kód není kódem bezpečnostního čísla.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="66"/>
+        <source>This safety-number code is from another version of the app.</source>
+        <translation>Tento kód bezpečnostního čísla pochází z jiné verze aplikace.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="72"/>
         <source>Refused ({0}): {1}</source>
         <translation>Odmítnuto ({0}): {1}</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="69"/>
+        <location filename="../messages.py" line="78"/>
         <source>sending…</source>
         <translation>odesílání…</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="70"/>
+        <location filename="../messages.py" line="79"/>
         <source>signature verified</source>
         <translation>podpis ověřen</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="71"/>
+        <location filename="../messages.py" line="80"/>
         <source>signature verified, key compared</source>
         <translation>podpis ověřen, klíč porovnán</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="72"/>
+        <location filename="../messages.py" line="81"/>
         <source>author&apos;s device revoked since</source>
         <translation>zařízení autora bylo mezitím zneplatněno</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="79"/>
+        <location filename="../messages.py" line="88"/>
         <source>Messages {0}–{1} of this case were not delivered to this device.</source>
         <translation>Zprávy {0}–{1} tohoto případu nebyly do tohoto zařízení doručeny.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="83"/>
+        <location filename="../messages.py" line="92"/>
         <source>The relay is withholding messages of this case (from {0}).</source>
         <translation>Server zadržuje zprávy tohoto případu (počínaje zprávou {0}).</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="87"/>
+        <location filename="../messages.py" line="96"/>
         <source>The relay showed this device a history that contradicts what it saw before ({0}). Tell your coordinator.</source>
         <translation>Server tomuto zařízení ukázal historii, která je v rozporu s tím, co zařízení vidělo dříve ({0}). Informujte svého koordinátora.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="93"/>
+        <location filename="../messages.py" line="102"/>
         <source>A device of {0} was revoked. Its earlier notes stay, marked.</source>
         <translation>Zařízení člena {0} bylo zneplatněno. Jeho dřívější záznamy zůstávají, ale jsou označeny.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="96"/>
+        <location filename="../messages.py" line="105"/>
         <source>Something was refused and left out ({0}).</source>
         <translation>Něco bylo odmítnuto a vynecháno ({0}).</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="107"/>
+        <location filename="../messages.py" line="116"/>
         <source>{0} bytes</source>
         <translation>{0} B</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="109"/>
+        <location filename="../messages.py" line="118"/>
         <source>{0:.1f} kB</source>
         <translation>{0:.1f} kB</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="110"/>
+        <location filename="../messages.py" line="119"/>
         <source>{0:.1f} MB</source>
         <translation>{0:.1f} MB</translation>
     </message>
@@ -1333,42 +1368,42 @@
 <context>
     <name>NewCaseDialog</name>
     <message>
-        <location filename="../member_page.py" line="324"/>
+        <location filename="../member_page.py" line="328"/>
         <source>New case</source>
         <translation>Nový případ</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="325"/>
+        <location filename="../member_page.py" line="329"/>
         <source>Colleagues added later read the whole case</source>
         <translation>Později přidaní kolegové uvidí celý případ</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="326"/>
+        <location filename="../member_page.py" line="330"/>
         <source>Colleagues added later read from then on</source>
         <translation>Později přidaní kolegové uvidí jen záznamy od svého přidání</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="328"/>
+        <location filename="../member_page.py" line="332"/>
         <source>Use a pseudonym, not the person&apos;s name: the list shows it on screen.</source>
         <translation>Použijte pseudonym, nikoli jméno osoby: seznam případů jej zobrazuje na obrazovce.</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="331"/>
+        <location filename="../member_page.py" line="335"/>
         <source>Pseudonym</source>
         <translation>Pseudonym</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="331"/>
+        <location filename="../member_page.py" line="335"/>
         <source>Title</source>
         <translation>Název</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="331"/>
+        <location filename="../member_page.py" line="335"/>
         <source>History</source>
         <translation>Historie</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="338"/>
+        <location filename="../member_page.py" line="342"/>
         <source>Both a pseudonym and a title are needed.</source>
         <translation>Vyplňte pseudonym i název.</translation>
     </message>
@@ -1411,12 +1446,12 @@
 <context>
     <name>ThreadView</name>
     <message>
-        <location filename="../thread_view.py" line="151"/>
+        <location filename="../thread_view.py" line="141"/>
         <source>Choose a case on the left, or open a new one.</source>
         <translation>Vyberte případ vlevo, nebo založte nový.</translation>
     </message>
     <message>
-        <location filename="../thread_view.py" line="153"/>
+        <location filename="../thread_view.py" line="143"/>
         <source>This device was removed from the case: it receives nothing new.</source>
         <translation>Toto zařízení bylo z případu odebráno: nové záznamy už nedostává.</translation>
     </message>
@@ -1424,27 +1459,27 @@
 <context>
     <name>UnlockPage</name>
     <message>
-        <location filename="../start_pages.py" line="292"/>
+        <location filename="../start_pages.py" line="275"/>
         <source>Unlock casecircle</source>
         <translation>Odemknout casecircle</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="293"/>
+        <location filename="../start_pages.py" line="276"/>
         <source>Profile: {0}</source>
         <translation>Profil: {0}</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="294"/>
+        <location filename="../start_pages.py" line="277"/>
         <source>Passphrase</source>
         <translation>Heslová fráze</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="295"/>
+        <location filename="../start_pages.py" line="278"/>
         <source>Unlock</source>
         <translation>Odemknout</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="296"/>
+        <location filename="../start_pages.py" line="279"/>
         <source>Audit a relay export instead…</source>
         <translation>Místo toho auditovat export serveru…</translation>
     </message>
@@ -1452,17 +1487,17 @@
 <context>
     <name>WaitingPage</name>
     <message>
-        <location filename="../start_pages.py" line="242"/>
+        <location filename="../start_pages.py" line="225"/>
         <source>Waiting for approval</source>
         <translation>Čeká se na schválení</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="245"/>
+        <location filename="../start_pages.py" line="228"/>
         <source>The request of this device was sent. Your coordinator now approves it; this can take a while, and this window may stay open. Invite id: {0}</source>
         <translation>Žádost tohoto zařízení byla odeslána. Nyní ji musí schválit váš koordinátor; může to chvíli trvat a toto okno může zůstat otevřené. ID pozvánky: {0}</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="249"/>
+        <location filename="../start_pages.py" line="232"/>
         <source>Cancel</source>
         <translation>Zrušit</translation>
     </message>

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import segno
 from PySide6.QtCore import Qt
 
 from client.desktop.case_views import NoteState, NoticeKind
@@ -14,7 +15,7 @@ from client.desktop.members_panel import AddColleagueDialog, CompareKeysDialog
 from client.desktop.window import DesktopWindow
 from client.push import ConnectionState
 from protocol.case_items import Note
-from protocol.safety_numbers import safety_number
+from protocol.safety_numbers import qr_payload, safety_number
 from tests.client.desktop.conftest import PASSPHRASE, TIMEOUT_MS
 
 FILE = b"%PDF-1.7\n" + b"Medical report, left forearm.\n" * 12_000  # about 360 kB
@@ -161,7 +162,7 @@ def test_a_revoked_colleague_is_shown_and_cut_off(qtbot, platform, open_window) 
 
 
 def test_comparing_keys_marks_a_colleague_verified_and_removing_cuts_them_off(
-    qtbot, platform, open_window
+    qtbot, platform, open_window, tmp_path: Path
 ) -> None:
     window, page, hospital, case_id = shared_case(qtbot, platform, open_window)
     platform.run(hospital.sync())
@@ -177,13 +178,23 @@ def test_comparing_keys_marks_a_colleague_verified_and_removing_cuts_them_off(
     assert isinstance(dialog, CompareKeysDialog)
     own = platform.run(_credential(hospital, window.session.device_id))
     assert dialog.digits.text().split() == safety_number(own, hospital.credential).format().split()
-    dialog.same.setChecked(True)
+    # Their screen's code, photographed: the code made for this pair matches, and the code
+    # this device shows itself (or any other pair's) does not.
+    theirs, ours = tmp_path / "theirs.png", tmp_path / "ours.png"
+    segno.make_qr(qr_payload(hospital.credential, own)).save(theirs, scale=6)
+    segno.make_qr(qr_payload(own, hospital.credential)).save(ours, scale=6)
+    page.check_code_image(dialog.row, ours)
+    assert dialog.check_result.text().startswith("The codes differ")
+    assert not dialog.same.isChecked()
+    page.check_code_image(dialog.row, theirs)
+    assert dialog.check_result.text().startswith("The codes match")
+    assert dialog.same.isChecked()
     dialog.reject()
     qtbot.waitUntil(
         lambda: signed_card(page, "Written by the nurse.").note.state == NoteState.KEY_VERIFIED,
         timeout=TIMEOUT_MS,
     )
-    assert "key compared" in page.members.list.item(1).text()
+    qtbot.waitUntil(lambda: "key compared" in page.members.list.item(1).text())
 
     page.members.list.setCurrentRow(1)
     qtbot.mouseClick(page.members.remove, Qt.MouseButton.LeftButton)
