@@ -5,21 +5,23 @@ into ``translations/casecircle_cs.ts``); Czech comes from the compiled ``casecir
 shipped next to it. The language follows the system locale on first start and can be
 switched at any time: installing a translator makes Qt send every widget a
 ``LanguageChange`` event, on which each widget sets its texts again (``retranslate``).
-The choice is remembered in the app's settings (it is not secret and is needed before the
-profile is unlocked).
+Qt's own texts (standard buttons, file dialogs) come from the ``qtbase`` translations
+that Qt ships. The choice is remembered in the app's settings (it is not secret and is
+needed before the profile is unlocked).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLocale, QSettings, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, QTranslator
 
 from protocol.errors import InternalError
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANGUAGES = {"en": "English", "cs": "Čeština"}
 SETTINGS_KEY = "language"
+QT_TRANSLATIONS = QLibraryInfo.LibraryPath.TranslationsPath
 
 
 def system_language() -> str:
@@ -63,6 +65,10 @@ class LanguageSwitch:
                 raise FileNotFoundError(f"casecircle_{language}.qm is missing in {TRANSLATIONS}")
             QCoreApplication.installTranslator(translator)
             _installed.append(translator)
+            qt_own = QTranslator(app)  # Qt's standard buttons and dialogs ("Close", "Cancel")
+            if qt_own.load(f"qtbase_{language}", QLibraryInfo.path(QT_TRANSLATIONS)):
+                QCoreApplication.installTranslator(qt_own)
+                _installed.append(qt_own)
         self.language = language
         if remember:
             self._settings.setValue(SETTINGS_KEY, language)

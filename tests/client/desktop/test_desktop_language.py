@@ -4,7 +4,7 @@ start."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QCoreApplication, QSettings
 
 from client.desktop.i18n import SETTINGS_KEY, LanguageSwitch, system_language
 from tests.client.desktop.test_desktop_cases import open_new_case, unlock
@@ -18,6 +18,7 @@ def test_switching_language_retranslates_the_open_window(
     window.switch_language("cs")
     qtbot.waitUntil(lambda: window.unlock_page.unlock.text() == "Odemknout")
     assert window.language_menu.title() == "Jazyk"
+    assert QCoreApplication.translate("QPlatformTheme", "Close") == "Zavřít"  # Qt's own
     page = unlock(qtbot, window)
     assert page.composer.send.text() == "Odeslat"
     open_new_case(qtbot, page)
