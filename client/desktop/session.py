@@ -405,6 +405,10 @@ class DesktopSession:
 
     # --- acting ---------------------------------------------------------------------------
 
+    async def change_passphrase(self, current: str, new: str) -> None:
+        """Seal the keystore again under ``new`` (``current`` must open it)."""
+        await self.unlocked.change_passphrase(current, new)
+
     async def create_case(self, title: str, pseudonym: str, history: HistoryPolicy) -> bytes:
         member = self._require_member()
         case_id = await member.create_case(title, pseudonym, history)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.desktop.messages import error_text
-from client.desktop.passphrase_strength import Weakness, rate_passphrase
+from client.desktop.passphrase_fields import NewPassphraseFields
 from client.desktop.plain_text import error_label, heading_label
 from client.desktop.qr_image import read_qr_text
 from client.desktop.retranslating import Retranslating
@@ -57,16 +57,10 @@ class EnrolPage(Page):
         self.code.setFixedHeight(90)
         self.open_image = QPushButton()
         self.open_image.clicked.connect(self._open_image)
-        self.passphrase = QLineEdit()
-        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase.textChanged.connect(self._rate)
-        self.repeat = QLineEdit()
-        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
-        self.strength = QProgressBar()
-        self.strength.setRange(0, 4)
-        self.strength.setTextVisible(False)
-        self.strength_text = QLabel()
-        self.strength_text.setWordWrap(True)
+        self.new_passphrase = NewPassphraseFields()
+        self.passphrase = self.new_passphrase.passphrase
+        self.repeat = self.new_passphrase.repeat
+        self.strength = self.new_passphrase.strength
         self.error = error_label()
         self.send = QPushButton()
         self.send.setDefault(True)
@@ -78,18 +72,15 @@ class EnrolPage(Page):
         code_row = QHBoxLayout()
         code_row.addWidget(self.code, 1)
         code_row.addWidget(self.open_image, 0, Qt.AlignmentFlag.AlignTop)
-        self.labels = [QLabel() for _ in range(5)]
+        self.labels = [QLabel() for _ in range(2)]
         self.form = QFormLayout()
         self.form.addRow(self.labels[0], self.relay)
         self.form.addRow(self.labels[1], code_row)
-        self.form.addRow(self.labels[2], self.passphrase)
-        self.form.addRow(self.labels[3], self.strength)
-        self.form.addRow("", self.strength_text)
-        self.form.addRow(self.labels[4], self.repeat)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addWidget(self.intro)
         layout.addLayout(self.form)
+        layout.addWidget(self.new_passphrase)
         layout.addWidget(self.error)
         buttons = QHBoxLayout()
         buttons.addWidget(self.audit)
@@ -107,13 +98,7 @@ class EnrolPage(Page):
                 " This device then asks to join, and waits until the coordinator approves it."
             )
         )
-        texts = [
-            self.tr("Relay address"),
-            self.tr("Invite code"),
-            self.tr("New passphrase"),
-            self.tr("Strength"),
-            self.tr("Passphrase again"),
-        ]
+        texts = [self.tr("Relay address"), self.tr("Invite code")]
         for label, text in zip(self.labels, texts, strict=True):
             label.setText(text)
         self.relay.setPlaceholderText("https://relay.example.org")
@@ -121,7 +106,6 @@ class EnrolPage(Page):
         self.open_image.setText(self.tr("Open QR image…"))
         self.send.setText(self.tr("Ask to join"))
         self.audit.setText(self.tr("Audit a relay export instead…"))
-        self._rate(self.passphrase.text())
 
     def _open_image(self) -> None:
         name, _ = QFileDialog.getOpenFileName(
@@ -137,35 +121,6 @@ class EnrolPage(Page):
         except CasecircleError as exc:
             self.error.setText(error_text(exc))
 
-    def _rate(self, passphrase: str) -> None:
-        rating = rate_passphrase(passphrase) if passphrase else None
-        self.strength.setValue(rating.score if rating else 0)
-        if rating is None:
-            self.strength_text.setText(self.tr("Use four or more unrelated words."))
-            return
-        if rating.acceptable:
-            self.strength_text.setText(self.tr("Strong enough."))
-            return
-        hints = [self._weakness_text(w) for w in rating.weaknesses]
-        self.strength_text.setText(" ".join([self.tr("Too weak."), *hints]))
-
-    def _weakness_text(self, weakness: Weakness) -> str:
-        return {
-            Weakness.TOO_SHORT: self.tr("It is short."),
-            Weakness.COMMON_PASSWORD: self.tr("It is a common password."),
-            Weakness.NAME_OR_ORGANISATION: self.tr("It contains your name or organisation."),
-            Weakness.COMMON_NAME: self.tr("It contains a common name."),
-            Weakness.COMMON_WORD: self.tr("It is built from common words alone."),
-            Weakness.PREDICTABLE_SUBSTITUTION: self.tr(
-                "Replacing letters by digits does not help."
-            ),
-            Weakness.REVERSED_WORD: self.tr("A word written backwards is easy to guess."),
-            Weakness.KEYBOARD_PATTERN: self.tr("It follows the keyboard."),
-            Weakness.REPEAT: self.tr("It repeats itself."),
-            Weakness.SEQUENCE: self.tr("It contains a sequence."),
-            Weakness.DATE: self.tr("It contains a date or year."),
-        }.get(weakness, "")
-
     def _submit(self) -> None:
         """Check locally, then hand over; the page keeps every field as typed on failure."""
         url = self.relay.text().strip()
@@ -179,15 +134,12 @@ class EnrolPage(Page):
         except CasecircleError as exc:
             self.error.setText(error_text(exc))
             return
-        passphrase = self.passphrase.text()
-        if not rate_passphrase(passphrase).acceptable:
-            self.error.setText(self.tr("Choose a stronger passphrase."))
-            return
-        if passphrase != self.repeat.text():
-            self.error.setText(self.tr("The two passphrases differ."))
+        problem = self.new_passphrase.problem()
+        if problem is not None:
+            self.error.setText(problem)
             return
         self.error.clear()
-        self.submitted.emit(url, code, passphrase)
+        self.submitted.emit(url, code, self.passphrase.text())
 
     def failed(self, error: BaseException) -> None:
         self.error.setText(error_text(error))

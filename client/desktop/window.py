@@ -14,11 +14,19 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QWidget,
+)
 
 from client.desktop.bridge import SessionSignals
 from client.desktop.i18n import LANGUAGES, LanguageSwitch
 from client.desktop.member_page import MemberPage
+from client.desktop.passphrase_dialog import ChangePassphraseDialog
 from client.desktop.retranslating import Retranslating
 from client.desktop.session import DesktopSession
 from client.desktop.start_pages import EnrolPage, UnlockPage, WaitingPage
@@ -54,6 +62,7 @@ class DesktopWindow(Retranslating, QMainWindow):
         self.session_options = session_options or {}
         self.enrol_poll_interval = enrol_poll_interval
         self.pending: PendingCall[Any] | None = None
+        self.dialog: QDialog | None = None
         self.stack = QStackedWidget()
         self.setCentralWidget(self.stack)
         self.enrol_page = EnrolPage(relay_url)
@@ -84,6 +93,11 @@ class DesktopWindow(Retranslating, QMainWindow):
     # --- menus and language -------------------------------------------------------------
 
     def _make_menus(self) -> None:
+        self.profile_menu = self.menuBar().addMenu("")
+        self.change_passphrase = QAction(self)
+        self.change_passphrase.triggered.connect(self.open_passphrase_dialog)
+        self.profile_menu.addAction(self.change_passphrase)
+        self.profile_menu.menuAction().setVisible(False)  # a member's session must be open
         self.language_menu = self.menuBar().addMenu("")
         group = QActionGroup(self)
         self.language_actions: dict[str, QAction] = {}
@@ -102,6 +116,8 @@ class DesktopWindow(Retranslating, QMainWindow):
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("casecircle"))
         self.language_menu.setTitle(self.tr("Language"))
+        self.profile_menu.setTitle(self.tr("Profile"))
+        self.change_passphrase.setText(self.tr("Change passphrase…"))
         self.reconnect.setText(self.tr("Reconnect now"))
         self._show_connection()
 
@@ -159,6 +175,7 @@ class DesktopWindow(Retranslating, QMainWindow):
         page = MemberPage(self.worker, session)
         page.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.member_page = page
+        self.profile_menu.menuAction().setVisible(True)
         self.show_main_page(page)
         page.start()
         self.worker.submit(_go_online(session))
@@ -170,6 +187,23 @@ class DesktopWindow(Retranslating, QMainWindow):
         self.unlock_page.passphrase.clear()
         self.enrol_page.passphrase.clear()
         self.enrol_page.repeat.clear()
+
+    def open_passphrase_dialog(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        dialog = ChangePassphraseDialog(self)
+        self.dialog = dialog
+
+        def submitted(current: str, new: str) -> None:
+            def changed(_: None) -> None:
+                dialog.changed()
+                self.statusBar().showMessage(self.tr("The passphrase was changed."), 8000)
+
+            self.worker.submit(session.change_passphrase(current, new), changed, dialog.failed)
+
+        dialog.submitted.connect(submitted)
+        dialog.open()
 
     # --- the connection -------------------------------------------------------------------
 

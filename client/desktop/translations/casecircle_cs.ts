@@ -381,6 +381,19 @@
     </message>
 </context>
 <context>
+    <name>ChangePassphraseDialog</name>
+    <message>
+        <location filename="../passphrase_dialog.py" line="49"/>
+        <source>Change passphrase</source>
+        <translation>Změna heslové fráze</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_dialog.py" line="50"/>
+        <source>Current passphrase</source>
+        <translation>Současná heslová fráze</translation>
+    </message>
+</context>
+<context>
     <name>CompareKeysDialog</name>
     <message>
         <location filename="../members_panel.py" line="203"/>
@@ -672,43 +685,58 @@
 <context>
     <name>DesktopWindow</name>
     <message>
-        <location filename="../window.py" line="103"/>
+        <location filename="../window.py" line="117"/>
         <source>casecircle</source>
         <translation>casecircle</translation>
     </message>
     <message>
-        <location filename="../window.py" line="104"/>
+        <location filename="../window.py" line="118"/>
         <source>Language</source>
         <translation>Jazyk</translation>
     </message>
     <message>
-        <location filename="../window.py" line="105"/>
+        <location filename="../window.py" line="119"/>
+        <source>Profile</source>
+        <translation>Profil</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="120"/>
+        <source>Change passphrase…</source>
+        <translation>Změnit heslovou frázi…</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="121"/>
         <source>Reconnect now</source>
         <translation>Znovu připojit</translation>
     </message>
     <message>
-        <location filename="../window.py" line="183"/>
-        <location filename="../window.py" line="187"/>
+        <location filename="../window.py" line="201"/>
+        <source>The passphrase was changed.</source>
+        <translation>Heslová fráze byla změněna.</translation>
+    </message>
+    <message>
+        <location filename="../window.py" line="217"/>
+        <location filename="../window.py" line="221"/>
         <source>Connecting…</source>
         <translation>Připojování…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="186"/>
+        <location filename="../window.py" line="220"/>
         <source>Not connected</source>
         <translation>Nepřipojeno</translation>
     </message>
     <message>
-        <location filename="../window.py" line="188"/>
+        <location filename="../window.py" line="222"/>
         <source>Online</source>
         <translation>Připojeno</translation>
     </message>
     <message>
-        <location filename="../window.py" line="189"/>
+        <location filename="../window.py" line="223"/>
         <source>Disconnected</source>
         <translation>Odpojeno</translation>
     </message>
     <message>
-        <location filename="../window.py" line="193"/>
+        <location filename="../window.py" line="227"/>
         <source>Offline: working from this device; next try in {0} s</source>
         <translation>Offline: pracujete s daty v tomto zařízení; další pokus za {0} s</translation>
     </message>
@@ -774,154 +802,59 @@
 <context>
     <name>EnrolPage</name>
     <message>
-        <location filename="../start_pages.py" line="103"/>
+        <location filename="../start_pages.py" line="94"/>
         <source>Join your platform</source>
         <translation>Připojení k platformě</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="106"/>
+        <location filename="../start_pages.py" line="97"/>
         <source>Your coordinator gave you an invite code: 24 words, or a QR code image. This device then asks to join, and waits until the coordinator approves it.</source>
         <translation>Koordinátor vám předal kód pozvánky: 24 slov nebo obrázek s QR kódem. Toto zařízení poté požádá o připojení a počká, dokud je koordinátor neschválí.</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="111"/>
+        <location filename="../start_pages.py" line="101"/>
         <source>Relay address</source>
         <translation>Adresa serveru</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="112"/>
+        <location filename="../start_pages.py" line="101"/>
         <source>Invite code</source>
         <translation>Kód pozvánky</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="113"/>
-        <source>New passphrase</source>
-        <translation>Nová heslová fráze</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="114"/>
-        <source>Strength</source>
-        <translation>Síla</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="115"/>
-        <source>Passphrase again</source>
-        <translation>Heslová fráze znovu</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="120"/>
+        <location filename="../start_pages.py" line="105"/>
         <source>Type or paste the 24 words</source>
         <translation>Napište nebo vložte 24 slov</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="121"/>
+        <location filename="../start_pages.py" line="106"/>
         <source>Open QR image…</source>
         <translation>Otevřít obrázek s QR kódem…</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="122"/>
+        <location filename="../start_pages.py" line="107"/>
         <source>Ask to join</source>
         <translation>Požádat o připojení</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="123"/>
+        <location filename="../start_pages.py" line="108"/>
         <source>Audit a relay export instead…</source>
         <translation>Místo toho auditovat export serveru…</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="128"/>
+        <location filename="../start_pages.py" line="112"/>
         <source>Invite QR code</source>
         <translation>QR kód pozvánky</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="128"/>
+        <location filename="../start_pages.py" line="112"/>
         <source>Images (*.png *.jpg *.jpeg)</source>
         <translation>Obrázky (*.png *.jpg *.jpeg)</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="144"/>
-        <source>Use four or more unrelated words.</source>
-        <translation>Použijte alespoň čtyři navzájem nesouvisející slova.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="147"/>
-        <source>Strong enough.</source>
-        <translation>Dostatečně silná.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="150"/>
-        <source>Too weak.</source>
-        <translation>Příliš slabá.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="154"/>
-        <source>It is short.</source>
-        <translation>Je krátká.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="155"/>
-        <source>It is a common password.</source>
-        <translation>Jde o běžné heslo.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="156"/>
-        <source>It contains your name or organisation.</source>
-        <translation>Obsahuje vaše jméno nebo název organizace.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="157"/>
-        <source>It contains a common name.</source>
-        <translation>Obsahuje běžné jméno.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="158"/>
-        <source>It is built from common words alone.</source>
-        <translation>Skládá se jen z běžných slov.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="160"/>
-        <source>Replacing letters by digits does not help.</source>
-        <translation>Nahrazení písmen číslicemi nepomůže.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="162"/>
-        <source>A word written backwards is easy to guess.</source>
-        <translation>Slovo napsané pozpátku se snadno uhodne.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="163"/>
-        <source>It follows the keyboard.</source>
-        <translation>Kopíruje rozložení klávesnice.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="164"/>
-        <source>It repeats itself.</source>
-        <translation>Opakuje se.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="165"/>
-        <source>It contains a sequence.</source>
-        <translation>Obsahuje řadu po sobě jdoucích znaků.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="166"/>
-        <source>It contains a date or year.</source>
-        <translation>Obsahuje datum nebo rok.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="175"/>
+        <location filename="../start_pages.py" line="130"/>
         <source>The relay address is not valid: {0}</source>
         <translation>Adresa serveru není platná: {0}</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="184"/>
-        <source>Choose a stronger passphrase.</source>
-        <translation>Zvolte silnější heslovou frázi.</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="187"/>
-        <source>The two passphrases differ.</source>
-        <translation>Heslové fráze se neshodují.</translation>
     </message>
 </context>
 <context>
@@ -1409,6 +1342,104 @@
     </message>
 </context>
 <context>
+    <name>NewPassphraseFields</name>
+    <message>
+        <location filename="../passphrase_fields.py" line="39"/>
+        <source>New passphrase</source>
+        <translation>Nová heslová fráze</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="39"/>
+        <source>Strength</source>
+        <translation>Síla</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="39"/>
+        <source>Passphrase again</source>
+        <translation>Heslová fráze znovu</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="47"/>
+        <source>Choose a stronger passphrase.</source>
+        <translation>Zvolte silnější heslovou frázi.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="49"/>
+        <source>The two passphrases differ.</source>
+        <translation>Heslové fráze se neshodují.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="60"/>
+        <source>Use four or more unrelated words.</source>
+        <translation>Použijte alespoň čtyři navzájem nesouvisející slova.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="62"/>
+        <source>Strong enough.</source>
+        <translation>Dostatečně silná.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="65"/>
+        <source>Too weak.</source>
+        <translation>Příliš slabá.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="69"/>
+        <source>It is short.</source>
+        <translation>Je krátká.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="70"/>
+        <source>It is a common password.</source>
+        <translation>Jde o běžné heslo.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="71"/>
+        <source>It contains your name or organisation.</source>
+        <translation>Obsahuje vaše jméno nebo název organizace.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="72"/>
+        <source>It contains a common name.</source>
+        <translation>Obsahuje běžné jméno.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="73"/>
+        <source>It is built from common words alone.</source>
+        <translation>Skládá se jen z běžných slov.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="75"/>
+        <source>Replacing letters by digits does not help.</source>
+        <translation>Nahrazení písmen číslicemi nepomůže.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="77"/>
+        <source>A word written backwards is easy to guess.</source>
+        <translation>Slovo napsané pozpátku se snadno uhodne.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="78"/>
+        <source>It follows the keyboard.</source>
+        <translation>Kopíruje rozložení klávesnice.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="79"/>
+        <source>It repeats itself.</source>
+        <translation>Opakuje se.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="80"/>
+        <source>It contains a sequence.</source>
+        <translation>Obsahuje řadu po sobě jdoucích znaků.</translation>
+    </message>
+    <message>
+        <location filename="../passphrase_fields.py" line="81"/>
+        <source>It contains a date or year.</source>
+        <translation>Obsahuje datum nebo rok.</translation>
+    </message>
+</context>
+<context>
     <name>SecurityBanner</name>
     <message>
         <location filename="../security_banner.py" line="52"/>
@@ -1459,27 +1490,27 @@
 <context>
     <name>UnlockPage</name>
     <message>
-        <location filename="../start_pages.py" line="275"/>
+        <location filename="../start_pages.py" line="227"/>
         <source>Unlock casecircle</source>
         <translation>Odemknout casecircle</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="276"/>
+        <location filename="../start_pages.py" line="228"/>
         <source>Profile: {0}</source>
         <translation>Profil: {0}</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="277"/>
+        <location filename="../start_pages.py" line="229"/>
         <source>Passphrase</source>
         <translation>Heslová fráze</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="278"/>
+        <location filename="../start_pages.py" line="230"/>
         <source>Unlock</source>
         <translation>Odemknout</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="279"/>
+        <location filename="../start_pages.py" line="231"/>
         <source>Audit a relay export instead…</source>
         <translation>Místo toho auditovat export serveru…</translation>
     </message>
@@ -1487,17 +1518,17 @@
 <context>
     <name>WaitingPage</name>
     <message>
-        <location filename="../start_pages.py" line="225"/>
+        <location filename="../start_pages.py" line="177"/>
         <source>Waiting for approval</source>
         <translation>Čeká se na schválení</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="228"/>
+        <location filename="../start_pages.py" line="180"/>
         <source>The request of this device was sent. Your coordinator now approves it; this can take a while, and this window may stay open. Invite id: {0}</source>
         <translation>Žádost tohoto zařízení byla odeslána. Nyní ji musí schválit váš koordinátor; může to chvíli trvat a toto okno může zůstat otevřené. ID pozvánky: {0}</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="232"/>
+        <location filename="../start_pages.py" line="184"/>
         <source>Cancel</source>
         <translation>Zrušit</translation>
     </message>

@@ -181,8 +181,8 @@ def test_comparing_keys_marks_a_colleague_verified_and_removing_cuts_them_off(
     # Their screen's code, photographed: the code made for this pair matches, and the code
     # this device shows itself (or any other pair's) does not.
     theirs, ours = tmp_path / "theirs.png", tmp_path / "ours.png"
-    segno.make_qr(qr_payload(hospital.credential, own)).save(theirs, scale=6)
-    segno.make_qr(qr_payload(own, hospital.credential)).save(ours, scale=6)
+    segno.make_qr(qr_payload(hospital.credential, own)).save(str(theirs), scale=6)
+    segno.make_qr(qr_payload(own, hospital.credential)).save(str(ours), scale=6)
     page.check_code_image(dialog.row, ours)
     assert dialog.check_result.text().startswith("The codes differ")
     assert not dialog.same.isChecked()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 
+from client.desktop.passphrase_dialog import ChangePassphraseDialog
 from client.desktop.window import DesktopWindow
 from client.invite_codes import qr_png, read_invite, words_of
 from client.profile import Profile
@@ -129,3 +130,37 @@ def test_the_window_keeps_answering_while_the_keystore_opens(qtbot, platform, op
     opened = time.monotonic()
     timer.stop()
     assert len([t for t in ticks if clicked < t < opened]) >= 3
+
+
+def test_the_passphrase_is_changed_from_the_profile_menu(qtbot, platform, open_window) -> None:
+    profile = platform.enrolled_profile("police")
+    window = open_window(profile)
+    assert not window.profile_menu.menuAction().isVisible()
+    window.unlock_page.passphrase.setText(PASSPHRASE)
+    qtbot.mouseClick(window.unlock_page.unlock, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.member_page is not None, timeout=TIMEOUT_MS)
+    assert window.profile_menu.menuAction().isVisible()
+
+    window.change_passphrase.trigger()
+    dialog = window.dialog
+    assert isinstance(dialog, ChangePassphraseDialog)
+    dialog.current.setText("not the passphrase")
+    dialog.fields.passphrase.setText(NEW_PASSPHRASE)
+    dialog.fields.repeat.setText(NEW_PASSPHRASE + "!")
+    dialog.buttons.accepted.emit()
+    assert dialog.error.text() == "The two passphrases differ."
+    dialog.fields.repeat.setText(NEW_PASSPHRASE)
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: dialog.error.text() == "Wrong passphrase.", timeout=TIMEOUT_MS)
+    dialog.current.setText(PASSPHRASE)
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=TIMEOUT_MS)
+    window.close()
+
+    again = open_window(profile)
+    again.unlock_page.passphrase.setText(PASSPHRASE)
+    qtbot.mouseClick(again.unlock_page.unlock, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: again.unlock_page.error.text() != "", timeout=TIMEOUT_MS)
+    again.unlock_page.passphrase.setText(NEW_PASSPHRASE)
+    qtbot.mouseClick(again.unlock_page.unlock, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: again.member_page is not None, timeout=TIMEOUT_MS)
