@@ -15,8 +15,9 @@ falls further behind is closed with :data:`CLOSE_SLOW_CONSUMER` and resumes from
 after reconnecting), and each push waits at most ``send_timeout`` for a slow reader.
 
 A commit wakes every socket of the group at once, and each would read the same new message
-from storage. So the hub also keeps the last messages committed to each group
-(:class:`RecentMessages`), with the devices allowed to fetch each one; a socket whose next
+from storage. So the hub also keeps the last messages committed to each group while any of
+its devices has a socket (:class:`RecentMessages`; a message nobody is woken for drops the
+group's run), with the devices allowed to fetch each one; a socket whose next
 sequence number is there, for its device, pushes it from memory, and reads storage
 otherwise. It is a shortcut only: what a socket pushes, and in which order, is what the
 read from storage would have given it.
@@ -49,7 +50,7 @@ class RecentMessage:
     payload: bytes
     readers: frozenset[bytes]
     cost: int  # bytes counted against the bound
-    frame: str | None = None  # the push frame, made once for every socket that sends it
+    frame: bytes | None = None  # the push frame, made once for every socket that sends it
 
 
 class RecentMessages:
@@ -100,6 +101,12 @@ class RecentMessages:
             if not oldest:
                 del self._groups[oldest_group]
 
+    def discard(self, group_id: bytes) -> None:
+        """Forget the group's run (a socket then reads storage for what it held)."""
+        entries = self._groups.pop(group_id, None)
+        if entries is not None:
+            self._forget(entries)
+
     def get(self, group_id: bytes, seq: int) -> RecentMessage | None:
         entries = self._groups.get(group_id)
         return None if entries is None else entries.get(seq)
@@ -122,7 +129,7 @@ class PushChannel:
     queue_length: int
     pending: dict[bytes, None] = field(default_factory=dict)  # ordered set of group ids
     overflowed: bool = False
-    _event: asyncio.Event = field(default_factory=asyncio.Event)
+    _waiter: asyncio.Future[None] | None = None  # what :meth:`next` awaits, while it waits
 
     def wake(self, key: bytes) -> None:
         if key in self.pending:
@@ -131,13 +138,18 @@ class PushChannel:
             self.overflowed = True
         else:
             self.pending[key] = None
-        self._event.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def next(self) -> bytes | None:
         """The next key to serve, or ``None`` once the channel overflowed."""
         while not self.pending and not self.overflowed:
-            self._event.clear()
-            await self._event.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         if self.overflowed:
             return None
         key = next(iter(self.pending))
@@ -180,18 +192,23 @@ class DeliveryHub:
         if not channels:
             del self._channels[channel.device_id]
 
-    def notify_group(self, group_id: bytes, devices: Iterable[bytes]) -> None:
+    def notify_group(self, group_id: bytes, devices: Iterable[bytes]) -> bool:
+        """Wake the sockets of ``devices`` for the group; whether there was any."""
         registered = self._channels
+        woke = False
         if isinstance(devices, AbstractSet) and len(registered) < len(devices):
             # fewer devices with sockets than recipients: look each of those up instead
             for device_id, channels in registered.items():
                 if device_id in devices:
                     for channel in channels:
                         channel.wake(group_id)
-            return
+                        woke = True
+            return woke
         for device_id in devices:
             for channel in registered.get(device_id, ()):
                 channel.wake(group_id)
+                woke = True
+        return woke
 
     def notify_inbox(self, device_id: bytes) -> None:
         for channel in self._channels.get(device_id, ()):

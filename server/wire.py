@@ -113,7 +113,9 @@ def hex_id(obj: JsonObject, name: str) -> bytes:
 
 def hex_ids(obj: JsonObject, name: str, max_items: int) -> tuple[bytes, ...]:
     """An optional list of distinct identifiers (an empty tuple when absent)."""
-    value = obj.get(name, [])
+    if name not in obj:  # the common case
+        return ()
+    value = obj[name]
     if not isinstance(value, list) or len(value) > max_items:
         raise BadRequestError(f"{name} must be a list of at most {max_items} ids")
     ids = tuple(decode_hex_id(item, name) for item in value)

@@ -51,9 +51,12 @@ def idempotency_key(device_id: bytes, client_message_id: str) -> bytes:
     The id itself is not stored, so the stored key does not link a sequence number to its
     sender for anyone who does not know the id.
     """
-    return hashlib.sha256(
-        opaque(b"casecircle 1 SendId") + opaque(device_id) + opaque(client_message_id.encode())
-    ).digest()
+    key = _SEND_ID.copy()
+    key.update(opaque(device_id) + opaque(client_message_id.encode()))
+    return key.digest()
+
+
+_SEND_ID = hashlib.sha256(opaque(b"casecircle 1 SendId"))  # the label's state, copied per key
 
 
 def client_message_id(body: JsonObject) -> str:
@@ -72,7 +75,9 @@ def client_message_id(body: JsonObject) -> str:
 
 def leaf_indexes(body: JsonObject, max_items: int) -> tuple[tuple[bytes, int], ...]:
     """The optional ``{device_id: leaf_index}`` object of a commit, as (device, leaf) pairs."""
-    value = body.get("leaf_indexes", {})
+    if "leaf_indexes" not in body:  # the common case
+        return ()
+    value = body["leaf_indexes"]
     if not isinstance(value, dict) or len(value) > max_items:
         raise BadRequestError(f"leaf_indexes is an object of at most {max_items} devices")
     return tuple(
@@ -85,12 +90,19 @@ def leaf_indexes(body: JsonObject, max_items: int) -> tuple[tuple[bytes, int], .
 
 
 def push_sent(request: web.Request, group_id: bytes, payload: bytes, result: SendResult) -> None:
-    """Wake the sockets of the devices a new message is for (nothing for a resend)."""
+    """Wake the sockets of the devices a new message is for (nothing for a resend).
+
+    The message is kept in the hub's recent messages for the sockets woken (they push it
+    once they run, after this returns); when no device it is for has a socket, the group's
+    run of recent messages is dropped instead, as nobody would push from it, and a socket
+    that subscribes later reads storage."""
     if result.duplicate:
         return
     hub = request.app[HUB]
-    hub.recent.add(group_id, result.seq, payload, result.notify)
-    hub.notify_group(group_id, result.notify)
+    if hub.notify_group(group_id, result.notify):
+        hub.recent.add(group_id, result.seq, payload, result.notify)
+    else:
+        hub.recent.discard(group_id)
     for recipient, _ in result.inbox:
         hub.notify_inbox(recipient)
 
@@ -148,7 +160,8 @@ async def get_group(request: web.Request) -> web.Response:
 
 @routes.post("/v1/groups/{group_id}/messages")
 async def send(request: web.Request) -> web.Response:
-    limits = request.app[CONFIG].limits
+    app = request.app
+    limits = app[CONFIG].limits
     device = request[DEVICE]
     group_id = path_id(request, "group_id")
     body = await read_json(request, limits.max_json_body, limits.body_timeout)
@@ -174,7 +187,7 @@ async def send(request: web.Request) -> web.Response:
             raise BadRequestError("a Welcome needs recipients")
     if len(payload) + len(welcome or b"") > limits.max_message_bytes:
         raise TooLargeError(f"a send carries at most {limits.max_message_bytes} bytes")
-    result = await request.app[STORAGE].send(
+    result = await app[STORAGE].send(
         SendRequest(
             group_id=group_id,
             sender=device.device_id,

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -34,6 +34,14 @@ routes = web.RouteTableDef()
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIPTIONS = 4096
+_FRAME_HEAD = 10  # the most a server's (unmasked) frame header takes
+
+
+class WritingState(Protocol):
+    """What aiohttp's protocol of a connection tells: whether writing is paused."""
+
+    @property
+    def writing_paused(self) -> bool: ...
 
 
 class BadFrameError(ValueError):
@@ -61,11 +69,12 @@ def parse_subscription(text: str) -> tuple[dict[bytes, int], int | None]:
         raise BadFrameError("bad group id or cursor") from None
 
 
-def message_frame(group_id: bytes, seq: int, payload: bytes) -> str:
+def message_frame(group_id: bytes, seq: int, payload: bytes) -> bytes:
+    """The push frame of a message, as the UTF-8 of a text frame (JSON is ASCII here)."""
     return json.dumps(
         {"type": "message", "group": group_id.hex(), "seq": seq, "message": b64(payload)},
         separators=(",", ":"),
-    )
+    ).encode()
 
 
 class PushSession:
@@ -80,8 +89,12 @@ class PushSession:
         *,
         batch: int,
         send_timeout: float,
+        transport: asyncio.BaseTransport | None = None,
+        protocol: WritingState | None = None,
     ) -> None:
         self._ws = ws
+        self._transport = transport if isinstance(transport, asyncio.WriteTransport) else None
+        self._protocol = protocol
         self._channel = channel
         self._storage = storage
         self._recent = recent
@@ -102,11 +115,31 @@ class PushSession:
             self._channel.wake(INBOX)
 
     async def _send(self, frame: dict[str, Any]) -> None:
-        await self._send_text(json.dumps(frame, separators=(",", ":")))
+        await self._send_frame(json.dumps(frame, separators=(",", ":")).encode())
 
-    async def _send_text(self, text: str) -> None:
+    async def _send_frame(self, data: bytes) -> None:
+        """Push one text frame (``data`` is its UTF-8, encoded once for every socket that
+        sends it), waiting at most ``send_timeout`` for the reader.
+
+        aiohttp waits for the reader only while the connection's writing is paused: the
+        transport pauses it when its buffer grows past the high-water mark, and resumes it
+        once the buffer is back at the low-water mark. A frame written while writing is not
+        paused, and that leaves the buffer at or below the low-water mark, therefore goes
+        out without waiting, and is written without arming a timer (the common case: an
+        empty buffer); any other frame is sent under the timer."""
+        transport, protocol = self._transport, self._protocol
+        if (
+            transport is not None
+            and protocol is not None
+            and not protocol.writing_paused
+            and not transport.is_closing()
+        ):
+            size = len(data) + _FRAME_HEAD
+            if transport.get_write_buffer_size() + size <= transport.get_write_buffer_limits()[0]:
+                await self._ws.send_frame(data, WSMsgType.TEXT)
+                return
         async with asyncio.timeout(self._send_timeout):
-            await self._ws.send_str(text)
+            await self._ws.send_frame(data, WSMsgType.TEXT)
 
     async def run(self) -> None:
         """Push until the channel overflows; a slow reader ends the session."""
@@ -136,7 +169,7 @@ class PushSession:
             if membership.until_seq is not None:
                 messages = [m for m in messages if m.seq <= membership.until_seq]
             for message in messages:
-                await self._send_text(message_frame(group_id, message.seq, message.payload))
+                await self._send_frame(message_frame(group_id, message.seq, message.payload))
                 self.cursors[group_id] = message.seq
             if len(messages) < self._batch:
                 return
@@ -153,7 +186,7 @@ class PushSession:
                 break
             if recent.frame is None:
                 recent.frame = message_frame(group_id, recent.seq, recent.payload)
-            await self._send_text(recent.frame)
+            await self._send_frame(recent.frame)
             self.cursors[group_id] = recent.seq
             pushed = True
         return pushed and self.cursors.get(group_id) == self._recent.latest(group_id)
@@ -202,6 +235,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             request.app[HUB].recent,
             batch=limits.max_fetch,
             send_timeout=limits.ws_send_timeout,
+            transport=request.transport,
+            protocol=request.protocol,
         )
         handler_done = False
 

@@ -77,3 +77,36 @@ def test_recent_messages_keep_only_a_run_ending_at_the_last_commit() -> None:
     assert recent.get(b"g", 3) is None and recent.latest(b"g") == 5
     recent.add(b"g", 6, b"x" * 20_000, [b"a"])  # too large to keep: nothing is left
     assert recent.latest(b"g") is None and recent.size_bytes == 0
+
+
+@pytest.mark.asyncio
+async def test_next_waits_for_a_wakeup_and_a_cancelled_wait_leaves_the_channel_usable() -> None:
+    hub = DeliveryHub(max_sockets=10, max_per_device=2, queue_length=4)
+    channel = hub.register(b"d")
+    waiting = asyncio.create_task(channel.next())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    hub.notify_group(b"g1", [b"d"])
+    assert await asyncio.wait_for(waiting, 1) == b"g1"
+    cancelled = asyncio.create_task(channel.next())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    hub.notify_group(b"g2", [b"d"])  # a wake-up with nobody waiting is kept
+    assert await asyncio.wait_for(channel.next(), 1) == b"g2"
+
+
+def test_notify_tells_whether_a_socket_was_woken_and_a_run_can_be_dropped() -> None:
+    hub = DeliveryHub(max_sockets=10, max_per_device=2, queue_length=4)
+    assert not hub.notify_group(b"g", frozenset({b"d"}))
+    hub.register(b"d")
+    assert hub.notify_group(b"g", frozenset({b"d", b"e"}))
+    assert hub.notify_group(b"g", [b"e", b"d"])
+    for seq in (1, 2):
+        hub.recent.add(b"g", seq, b"m", [b"d"])
+    hub.recent.discard(b"g")
+    assert hub.recent.get(b"g", 2) is None
+    assert hub.recent.latest(b"g") is None
+    assert hub.recent.size_bytes == 0
+    hub.recent.discard(b"unknown")

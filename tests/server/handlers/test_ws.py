@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from server.handlers.ws import PushSession
+from server.hub import CLOSE_SLOW_CONSUMER, DeliveryHub
+from server.keys import HUB
 from tests.protocol.mls.group_devices import NOW
 from tests.server.handlers.test_groups import GROUP, group_of
 from tests.server.relay import Relay, RelayClient, running_relay
@@ -57,6 +61,26 @@ async def test_pushes_in_order_and_resumes_without_loss(relay: Relay) -> None:
         assert [f["seq"] for f in resumed] == [5, 6, 7]
         with pytest.raises(TimeoutError):
             await frames(ws, 1, wait=0.3)  # nothing twice
+
+
+async def test_a_message_sent_while_no_socket_listens_is_pushed_on_resume(relay: Relay) -> None:
+    alice, bob = await group_of(relay, "alice", "bob")
+    assert alice.mls.group is not None
+    notes = [alice.mls.group.protect(f"n{i}".encode(), alice.mls.rng) for i in range(3)]
+    async with connect(relay, bob) as ws:
+        await ws.send_json({"type": "subscribe", "groups": {GROUP.hex(): 1}})
+        for note in notes[:2]:
+            assert (await alice.send(GROUP, note))[0] == 201
+        assert [f["seq"] for f in await frames(ws, 2)] == [2, 3]  # kept in memory for bob
+    async with asyncio.timeout(5):
+        while relay.app[HUB].socket_count:
+            await asyncio.sleep(0.01)
+    assert (await alice.send(GROUP, notes[2]))[0] == 201  # nobody listens: not kept
+    async with connect(relay, bob) as ws:
+        await ws.send_json({"type": "subscribe", "groups": {GROUP.hex(): 2}})
+        resumed = await frames(ws, 2)
+    assert [f["seq"] for f in resumed] == [3, 4]
+    assert [base64.b64decode(f["message"]) for f in resumed] == notes[1:]
 
 
 async def test_a_removed_device_is_pushed_up_to_its_removal_only(relay: Relay) -> None:
@@ -140,3 +164,121 @@ async def test_shutdown_closes_sockets_with_going_away(tmp_path: Path) -> None:
         assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         assert ws.close_code == aiohttp.WSCloseCode.GOING_AWAY
         await ws.close()
+
+
+# --- a push arms the send timer only when it may have to wait for the reader -------------
+
+
+class FakeTransport(asyncio.WriteTransport):
+    """A transport whose write buffer holds ``buffered`` bytes (limits: 16 KiB / 64 KiB)."""
+
+    def __init__(self, buffered: int) -> None:
+        super().__init__()
+        self.buffered = buffered
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return 16 * 1024, 64 * 1024
+
+    def is_closing(self) -> bool:
+        return False
+
+
+@dataclass
+class FakeProtocol:
+    writing_paused: bool = False
+
+
+class FakeSocket:
+    """Records what is sent; with ``stalled``, a send never completes (a reader that has
+    stopped reading, as aiohttp waits for a transport paused for writing)."""
+
+    def __init__(self, *, stalled: bool) -> None:
+        self.stalled = stalled
+        self.sent: list[str] = []
+        self.closed_with: int | None = None
+
+    async def send_frame(self, data: bytes, opcode: aiohttp.WSMsgType) -> None:
+        assert opcode == aiohttp.WSMsgType.TEXT
+        if self.stalled:
+            await asyncio.get_running_loop().create_future()
+        self.sent.append(data.decode())
+
+    async def close(self, *, code: int, message: bytes) -> bool:
+        self.closed_with = code
+        return True
+
+
+def push_session(
+    socket: FakeSocket, transport: FakeTransport, payload: bytes, *, paused: bool = False
+) -> Any:
+    hub = DeliveryHub(max_sockets=4, max_per_device=1, queue_length=4)
+    channel = hub.register(b"device")
+    hub.recent.add(GROUP, 1, payload, [b"device"])
+    session = PushSession(
+        socket,  # type: ignore[arg-type]
+        channel,
+        None,  # type: ignore[arg-type]  # every push here comes from the recent messages
+        hub.recent,
+        batch=10,
+        send_timeout=SEND_TIMEOUT,
+        transport=transport,
+        protocol=FakeProtocol(writing_paused=paused),
+    )
+    session.subscribe({GROUP: 0}, None)
+    return session
+
+
+SEND_TIMEOUT = 0.25
+
+
+async def count_timers(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The send timers armed from now on (``asyncio.timeout`` with :data:`SEND_TIMEOUT`)."""
+    armed: list[float] = []
+    real = asyncio.timeout
+
+    def counting(delay: float | None) -> Any:
+        if delay == SEND_TIMEOUT:
+            armed.append(delay)
+        return real(delay)
+
+    monkeypatch.setattr(asyncio, "timeout", counting)  # the relay's module is this one
+    return armed
+
+
+async def test_a_push_the_buffer_takes_is_written_without_a_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    armed = await count_timers(monkeypatch)
+    socket = FakeSocket(stalled=False)
+    session = push_session(socket, FakeTransport(buffered=0), b"m" * 1000)
+    runner = asyncio.create_task(session.run())
+    async with asyncio.timeout(2):
+        while not socket.sent:
+            await asyncio.sleep(0)
+    runner.cancel()
+    assert json.loads(socket.sent[0])["seq"] == 1
+    assert armed == []
+
+
+@pytest.mark.parametrize(
+    ("buffered", "payload_size", "paused"),
+    [
+        (60 * 1024, 100, False),  # the buffer is past its low-water mark: writing may pause
+        (0, 20_000, False),  # the frame alone takes the buffer past it
+        (0, 100, True),  # writing is paused (whatever the buffer holds)
+    ],
+)
+async def test_a_push_that_may_wait_is_timed_and_a_stalled_reader_is_dropped(
+    monkeypatch: pytest.MonkeyPatch, buffered: int, payload_size: int, paused: bool
+) -> None:
+    armed = await count_timers(monkeypatch)
+    socket = FakeSocket(stalled=True)
+    session = push_session(socket, FakeTransport(buffered), b"m" * payload_size, paused=paused)
+    async with asyncio.timeout(2):
+        await session.run()  # ends by itself: the reader is too slow
+    assert armed == [SEND_TIMEOUT]
+    assert socket.closed_with == CLOSE_SLOW_CONSUMER
+    assert session.gave_up
