@@ -1,9 +1,11 @@
-"""Writing a received attachment to disk (ATTACKS E11): the file name is the sender's
-choice, so it is made into one harmless path component, and the file is always new.
+"""Attachments as files on disk. A received one (ATTACKS E11): the file name is the
+sender's choice, so it is made into one harmless path component, and the file is always
+new. A sent one: its media type is guessed from its name.
 """
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import unicodedata
 from pathlib import Path
@@ -21,6 +23,12 @@ _DEVICE_NAMES = frozenset(
 )
 MAX_FILE_NAME_BYTES = 255
 DEFAULT_FILE_NAME = "attachment"
+DEFAULT_MEDIA_TYPE = "application/octet-stream"
+
+
+def media_type(name: str) -> str:
+    """The media type a file to be sent is announced with, from its name."""
+    return mimetypes.guess_type(name)[0] or DEFAULT_MEDIA_TYPE
 
 
 def safe_file_name(name: str) -> str:

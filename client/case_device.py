@@ -86,12 +86,7 @@ class CaseDevice(Device):
         raise DirectoryError("this device's own credential is not in the log")
 
     def _members(self, group: Group) -> dict[int, DeviceCredential]:
-        """Leaf index → the certified device of every member (unverifiable ones left out)."""
-        members: dict[int, DeviceCredential] = {}
-        for index, leaf in group.state.tree.members():
-            with contextlib.suppress(CasecircleError):
-                members[index] = parse_mls_credential(leaf.credential).credential
-        return members
+        return certified_members(group)
 
     def _leaf_of(self, group: Group, device_id: bytes) -> int:
         for index, credential in self._members(group).items():
@@ -149,3 +144,12 @@ class CaseDevice(Device):
             counter=verified.counter,
             item=verified.item,
         )
+
+
+def certified_members(group: Group) -> dict[int, DeviceCredential]:
+    """Leaf index → the certified device of every member (unverifiable ones left out)."""
+    members: dict[int, DeviceCredential] = {}
+    for index, leaf in group.state.tree.members():
+        with contextlib.suppress(CasecircleError):
+            members[index] = parse_mls_credential(leaf.credential).credential
+    return members

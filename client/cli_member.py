@@ -20,7 +20,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeAlias
 
-from client.case_state import CaseState
 from client.cli_session import (
     CommandError,
     Console,
@@ -42,11 +41,11 @@ from client.cli_session import (
     when,
 )
 from client.enrolment import accept_invite
+from client.held_cases import case_state, stored_items
 from client.invite_codes import read_invite
-from client.member import KEY_PACKAGE_BATCH, Member, ShownItem
+from client.member import KEY_PACKAGE_BATCH, Member
 from client.relay_api import RelayUnavailableError
 from client.store import LocalStore
-from client.stored_item import StoredItem
 from protocol.case_items import CaseInfo, HistoryPolicy
 from protocol.invites import InviteCode
 
@@ -75,22 +74,6 @@ async def joined_case_id(member: Member, typed: str) -> bytes:
     except UnknownIdError:
         await member.process_inbox()
     return await case_id_of(member.store, typed)
-
-
-async def case_state(store: LocalStore, case_id: bytes) -> CaseState:
-    """What the device keeps of a case (removed or not, keys, waiting envelopes)."""
-    record = await store.load_group(case_id)
-    if record is None:
-        raise CommandError("this device holds no such case")
-    return CaseState.from_bytes(record.state)
-
-
-async def stored_items(store: LocalStore, case_id: bytes) -> list[ShownItem]:
-    """What this device holds of a case, without the relay: in relay order, unsent last."""
-    shown_items = [
-        ShownItem(r.seq, StoredItem.from_bytes(r.body)) for r in await store.notes(case_id)
-    ]
-    return sorted(shown_items, key=lambda s: (s.seq is None, s.seq or 0))
 
 
 def size_text(count: int) -> str:

@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import mimetypes
 import time
 from pathlib import Path
 
+from client.attachment_files import media_type
 from client.cli_member import (
     Subcommands,
     case_id_of,
-    case_state,
     joined_case_id,
     member_session,
     size_text,
-    stored_items,
     subcommand,
 )
 from client.cli_session import (
@@ -43,6 +41,7 @@ from client.cli_session import (
     unlocked,
     when,
 )
+from client.held_cases import case_state, stored_items
 from client.member import Member, RemovedFromCaseError
 from client.profile import UnlockedProfile
 from client.random import SystemRandom
@@ -98,8 +97,7 @@ def _read_files(paths: list[Path]) -> list[tuple[str, str, bytes]]:
             content = path.read_bytes()
         except OSError as exc:
             raise InputFileError(f"{path} could not be read") from exc
-        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        files.append((name, media_type, content))
+        files.append((name, media_type(name), content))
     return files
 
 
@@ -170,7 +168,7 @@ async def _upload(
 ) -> list[Attachment]:
     """Encrypt and upload each file, reporting each step on the error stream."""
     attachments = []
-    for number, (name, media_type, content) in enumerate(files, 1):
+    for number, (name, media, content) in enumerate(files, 1):
         label = f"[{number}/{len(files)}] {shown(name)}"
         console.tell(f"{label}: encrypting {size_text(len(content))}")
         blob, ref = await asyncio.to_thread(seal_attachment, content, member.rng)
@@ -178,7 +176,7 @@ async def _upload(
         started = time.monotonic()
         blob_id = await member.api.upload_blob(case_id, blob)
         console.tell(f"{label}: uploaded in {time.monotonic() - started:.1f} s")
-        attachments.append(Attachment(name=name, media_type=media_type, blob_id=blob_id, ref=ref))
+        attachments.append(Attachment(name=name, media_type=media, blob_id=blob_id, ref=ref))
     return attachments
 
 

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +68,7 @@ from client.case_errors import (
 from client.case_joining import KEY_PACKAGE_BATCH, CaseJoining
 from client.case_locks import CaseLockOrderError
 from client.case_state import CaseState, Gap, GapKind
-from client.relay_api import RelayUnavailableError, StaleEpochError
+from client.relay_api import Progress, RelayUnavailableError, StaleEpochError
 from client.store import OutboxState, new_client_message_id
 from client.stored_item import StoredItem
 from crypto.attachments import open_attachment, seal_attachment
@@ -132,6 +134,10 @@ __all__ = [
     "WrongChannelError",
     "safe_file_name",
 ]
+
+
+FileProgress = Callable[[int, int, int], None]
+"""(file number from 0, bytes done, bytes in all) while a note's attachments travel."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,18 +386,24 @@ class Member(CaseJoining):
         return client_message_id
 
     async def post_note(
-        self, case_id: bytes, text: str, files: list[tuple[str, str, bytes]] | None = None
+        self,
+        case_id: bytes,
+        text: str,
+        files: list[tuple[str, str, bytes]] | None = None,
+        progress: FileProgress | None = None,
     ) -> str:
         """Post a note with attachments ``(name, media type, content)``. The attachments are
-        encrypted and uploaded first (a relay that is down raises before anything is
-        queued, so the caller still holds the text); then the note is made durable in the
-        outbox before it is sent. Returns its client message id."""
+        encrypted (off the event loop) and uploaded first, with ``progress(file number,
+        bytes sent, bytes in all)``; a relay that is down raises before anything is queued,
+        so the caller still holds the text. Then the note is made durable in the outbox
+        before it is sent. Returns its client message id."""
         case = await self._load(case_id)
         self._require_group(case)
         attachments = []
-        for name, media_type, content in files or []:
-            blob, ref = seal_attachment(content, self.rng)
-            blob_id = await self.api.upload_blob(case_id, blob)
+        for number, (name, media_type, content) in enumerate(files or []):
+            blob, ref = await asyncio.to_thread(seal_attachment, content, self.rng)
+            upload = None if progress is None else functools.partial(progress, number)
+            blob_id = await self.api.upload_blob(case_id, blob, upload)
             attachments.append(
                 Attachment(name=name, media_type=media_type, blob_id=blob_id, ref=ref)
             )
@@ -401,22 +413,24 @@ class Member(CaseJoining):
             await self.flush_outbox()
         return client_message_id
 
-    async def download(self, attachment: Attachment) -> bytes:
+    async def download(self, attachment: Attachment, progress: Progress | None = None) -> bytes:
         """The attachment's file, once its blob matches the signed reference exactly (its
         hash, key commitment and every chunk: ATTACKS E9, E10). A blob that does not is
         recorded in the security event log and raised."""
-        blob = await self.api.download_blob(attachment.blob_id)
+        blob = await self.api.download_blob(attachment.blob_id, progress)
         try:
-            return open_attachment(blob, attachment.ref)
+            return await asyncio.to_thread(open_attachment, blob, attachment.ref)
         except CasecircleError as exc:
             await self.record(exc)
             raise
 
-    async def save_attachment(self, attachment: Attachment, directory: Path) -> Path:
+    async def save_attachment(
+        self, attachment: Attachment, directory: Path, progress: Progress | None = None
+    ) -> Path:
         """Download an attachment and write it into ``directory`` as a new file, readable by
         its owner only, under :func:`safe_file_name` of its sender-chosen name — never over
         an existing file (ATTACKS E11). The path written."""
-        content = await self.download(attachment)
+        content = await self.download(attachment, progress)
         return await asyncio.to_thread(
             write_new_file, directory, safe_file_name(attachment.name), content
         )

@@ -48,6 +48,9 @@ class MemberPage(Retranslating, QWidget):
     """See the module docstring. ``status`` carries a line for the status bar."""
 
     status = Signal(str)
+    # Emitted from the worker thread while files travel; Qt queues them to this thread.
+    _progress = Signal(int, int, int)  # file number, bytes sent, bytes in all
+    _download_progress = Signal(str, int, int, int)  # note key, attachment, done, in all
 
     def __init__(self, worker: AsyncWorker, session: DesktopSession) -> None:
         super().__init__()
@@ -170,11 +173,6 @@ class MemberPage(Retranslating, QWidget):
 
         self._call(self.session.post(case_id, text, files, progress), sent, failed)
 
-    _progress = Signal(int, int, int)  # from the worker thread: queued to the composer
-
-    def connect_progress(self) -> None:
-        self._progress.connect(self.composer.show_progress)
-
     def _save_attachment(self, note_key: str, index: int) -> None:
         case_id = self.case_id
         if case_id is None:
@@ -198,11 +196,6 @@ class MemberPage(Retranslating, QWidget):
             self.session.save_attachment(case_id, note_key, index, directory, progress), saved
         )
         self.thread_view.show_transfer(note_key, index, 0, 1)
-
-    _download_progress = Signal(str, int, int, int)
-
-    def _show_download(self, note_key: str, index: int, done: int, total: int) -> None:
-        self.thread_view.show_transfer(note_key, index, done, total)
 
     def _show_events(self) -> None:
         state = self.banner.state
@@ -286,8 +279,8 @@ class MemberPage(Retranslating, QWidget):
         )
 
     def start(self) -> None:
-        self.connect_progress()
-        self._download_progress.connect(self._show_download)
+        self._progress.connect(self.composer.show_progress)
+        self._download_progress.connect(self.thread_view.show_transfer)
         self.refresh()
 
     def close_page(self) -> None:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from client.attachment_files import safe_file_name, write_new_file
+from client.attachment_files import media_type
+from client.case_device import certified_members
 from client.case_state import CaseState
 from client.coordinator import ROOT_FILE
 from client.desktop.case_views import (
@@ -46,24 +46,21 @@ from client.desktop.case_views import (
 from client.desktop.desk_state import MAX_DRAFT_CHARS, DeskState, DeskStateFile
 from client.directory import IssuedDevice
 from client.enrolment import accept_invite
-from client.member import KEY_PACKAGE_BATCH, Member
+from client.held_cases import case_state, stored_items
+from client.member import KEY_PACKAGE_BATCH, FileProgress, Member, ShownItem
 from client.profile import Profile, UnlockedProfile
 from client.push import Backoff, ConnectionState, PushConnection, PushStatus, uniform_unit
 from client.random import SystemRandom
 from client.relay_api import Progress, RelayUnavailableError
 from client.store import LocalStore, OutboxState, new_client_message_id
-from client.stored_item import StoredItem
-from crypto.attachments import open_attachment, seal_attachment
 from crypto.errors import CasecircleError
 from protocol.case_items import Attachment, HistoryPolicy, Note, decode_item, encode_item
-from protocol.directory import DeviceCredential, parse_mls_credential
+from protocol.directory import DeviceCredential
 from protocol.invites import InviteCode
 from protocol.mls.group import Group
 from protocol.safety_numbers import check_scanned, qr_payload, safety_number
 
 RESYNC_INTERVAL = 60.0  # seconds between full syncs, which also replay the directory
-FileProgress = Callable[[int, int, int], None]
-"""(file number from 0, bytes done, bytes in all) while attachments travel."""
 
 
 class OfflineError(CasecircleError):
@@ -241,27 +238,25 @@ class DesktopSession:
         return None
 
     async def cases(self) -> list[CaseRow]:
-        rows = []
+        rows, own = [], self.device_id
         for case_id in sorted(await self.store.group_cursors()):
-            items = await self._stored(case_id)
-            info = case_info([s for _, s in items])
+            items = await stored_items(self.store, case_id)
+            info = case_info([i.stored for i in items])
             read_upto = self._desk.read_upto.get(case_id.hex(), 0)
-            written = [s.item.written_at for _, s in items if isinstance(s.item, Note)]
-            unread = sum(
-                1
-                for seq, s in items
-                if isinstance(s.item, Note)
-                and seq is not None
-                and seq > read_upto
-                and s.author != self.device_id
-            )
-            state = await self._state(case_id)
+            written, unread = 0, 0
+            for shown in items:
+                if not isinstance(shown.stored.item, Note):
+                    continue
+                written = max(written, shown.stored.item.written_at)
+                seq = shown.seq
+                unread += seq is not None and seq > read_upto and shown.author.device_id != own
+            state = await case_state(self.store, case_id)
             rows.append(
                 CaseRow(
                     case_id=case_id,
                     pseudonym=info.pseudonym if info else case_id.hex()[:8],
                     title=info.title if info else "",
-                    last_activity=max(written, default=0),
+                    last_activity=written,
                     unread=unread,
                     removed=state.removed,
                 )
@@ -271,18 +266,18 @@ class DesktopSession:
     async def thread(self, case_id: bytes) -> CaseThread:
         """The case's notes (verified ones in relay order, then this device's unsent ones)
         and what the user must be told about it."""
-        items = await self._stored(case_id)
-        info = case_info([s for _, s in items])
+        items = await stored_items(self.store, case_id)
+        info = case_info([i.stored for i in items])
         issued = self._issued()
         revoked = self._revoked_devices()  # read once: the directory changes under awaits
         notes: list[NoteRow] = []
-        for seq, stored in items:
+        for shown in items:
             row = note_row(
-                stored,
-                seq,
+                shown.stored,
+                shown.seq,
                 own_device=self.device_id,
-                revoked=stored.author in revoked,
-                key_verified=self._is_verified(stored.credential),
+                revoked=shown.stored.author in revoked,
+                key_verified=self._is_verified(shown.author),
             )
             if row is not None:
                 notes.append(row)
@@ -291,7 +286,7 @@ class DesktopSession:
             item = decode_item(entry.payload)
             if isinstance(item, Note) and entry.state != OutboxState.ACKED:
                 notes.append(sending_row(entry.client_message_id, item, own, self.device_id))
-        state = await self._state(case_id)
+        state = await case_state(self.store, case_id)
         return CaseThread(
             case_id=case_id,
             pseudonym=info.pseudonym if info else case_id.hex()[:8],
@@ -305,16 +300,17 @@ class DesktopSession:
         self,
         case_id: bytes,
         state: CaseState,
-        items: list[tuple[int | None, StoredItem]],
+        items: list[ShownItem],
         issued: dict[bytes, IssuedDevice],
         revoked: set[bytes],
     ) -> list[Notice]:
         now = int(time.time())
         notices = [gap_notice(case_id, gap, now) for gap in state.ledger.gaps(state.readable)]
-        concerned = {s.author for _, s in items} | {m.device_id for m in self._members(state)}
-        notices.extend(
-            revoked_notice(case_id, issued[device]) for device in sorted(concerned & revoked)
-        )
+        if revoked:  # the group is decoded only when there is a revocation to look for
+            concerned = {i.stored.author for i in items} | self._members(state).keys()
+            notices.extend(
+                revoked_notice(case_id, issued[device]) for device in sorted(concerned & revoked)
+            )
         return notices
 
     async def security(self, limit: int = 200) -> SecurityState:
@@ -338,7 +334,7 @@ class DesktopSession:
             await self._desk_file.save(self._desk)
 
     async def members(self, case_id: bytes) -> list[MemberRow]:
-        state = await self._state(case_id)
+        state = await case_state(self.store, case_id)
         revoked = self._revoked_devices()
         rows = [
             MemberRow(
@@ -351,7 +347,7 @@ class DesktopSession:
                 revoked=c.device_id in revoked,
                 key_verified=self._is_verified(c),
             )
-            for c in self._members(state)
+            for c in self._members(state).values()
         ]
         return sorted(rows, key=lambda r: (not r.own, r.name.casefold(), r.device_id))
 
@@ -387,7 +383,7 @@ class DesktopSession:
         await self._desk_file.save(self._desk)
 
     async def mark_read(self, case_id: bytes) -> None:
-        seqs = [seq for seq, _ in await self._stored(case_id) if seq is not None]
+        seqs = [i.seq for i in await stored_items(self.store, case_id) if i.seq is not None]
         key = case_id.hex()
         if seqs and max(seqs) > self._desk.read_upto.get(key, 0):
             self._desk.read_upto[key] = max(seqs)
@@ -430,32 +426,24 @@ class DesktopSession:
         A note with files needs the relay first: each file is encrypted and uploaded, and
         only then is the note queued; if that fails nothing is queued and the caller keeps
         the text. A text-only note is queued offline too and sent when the relay is back."""
-        state = await self._state(case_id)
-        if state.removed:
+        if (await case_state(self.store, case_id)).removed:
             raise OfflineError("this device was removed from the case") from None
-        attachments = []
         if files:
             member = self._require_member()
-            for number, path in enumerate(files):
-                content = await asyncio.to_thread(path.read_bytes)
-                blob, ref = await asyncio.to_thread(seal_attachment, content, self._rng)
-                upload: Progress | None = None
-                if progress is not None:
-                    upload = _for_file(progress, number)
-                blob_id = await member.api.upload_blob(case_id, blob, upload)
-                attachments.append(
-                    Attachment(
-                        name=path.name, media_type=_media_type(path), blob_id=blob_id, ref=ref
-                    )
-                )
-        note = Note(text=text, attachments=tuple(attachments), written_at=int(time.time()))
-        client_message_id = new_client_message_id(self._rng)
-        await self.store.enqueue(client_message_id, case_id, encode_item(note))
+            contents = [
+                (path.name, media_type(path.name), await asyncio.to_thread(path.read_bytes))
+                for path in files
+            ]
+            client_message_id = await member.post_note(case_id, text, contents, progress)
+        else:
+            note = Note(text=text, written_at=int(time.time()))
+            client_message_id = new_client_message_id(self._rng)
+            await self.store.enqueue(client_message_id, case_id, encode_item(note))
+            if self.member is not None:
+                with contextlib.suppress(RelayUnavailableError):
+                    await self.member.flush_outbox()
         if self._desk.drafts.pop(case_id.hex(), None) is not None:
             await self._desk_file.save(self._desk)
-        if self.member is not None:
-            with contextlib.suppress(RelayUnavailableError):
-                await self.member.flush_outbox()
         return client_message_id
 
     async def save_attachment(
@@ -469,15 +457,7 @@ class DesktopSession:
         """Download, check against the signed reference and save as a new file."""
         member = self._require_member()
         attachment = await self._attachment(case_id, note_key, index)
-        blob = await member.api.download_blob(attachment.blob_id, progress)
-        try:
-            content = await asyncio.to_thread(open_attachment, blob, attachment.ref)
-        except CasecircleError as exc:
-            await member.record(exc, group_id=case_id)
-            raise
-        return await asyncio.to_thread(
-            write_new_file, directory, safe_file_name(attachment.name), content
-        )
+        return await member.save_attachment(attachment, directory, progress)
 
     async def add_colleague(self, case_id: bytes, member_id: bytes) -> list[bytes]:
         member = self._require_member()
@@ -495,26 +475,12 @@ class DesktopSession:
 
     # --- internals ------------------------------------------------------------------------
 
-    async def _stored(self, case_id: bytes) -> list[tuple[int | None, StoredItem]]:
-        records = await self.store.notes(case_id)
-        items = [(r.seq, StoredItem.from_bytes(r.body)) for r in records]
-        return sorted(items, key=lambda i: (i[0] is None, i[0] or 0))
-
-    async def _state(self, case_id: bytes) -> CaseState:
-        record = await self.store.load_group(case_id)
-        if record is None:
-            raise OfflineError("this device holds no such case")
-        return CaseState.from_bytes(record.state)
-
-    def _members(self, state: CaseState) -> list[DeviceCredential]:
+    def _members(self, state: CaseState) -> dict[bytes, DeviceCredential]:
+        """Device id → credential of every certified member (none once removed)."""
         if state.removed:
-            return []
+            return {}
         group = Group.from_bytes(state.mls_state, self.unlocked.signing_key)
-        found = []
-        for _, leaf in group.state.tree.members():
-            with contextlib.suppress(CasecircleError):
-                found.append(parse_mls_credential(leaf.credential).credential)
-        return found
+        return {c.device_id: c for c in certified_members(group).values()}
 
     def _issued(self) -> dict[bytes, IssuedDevice]:
         """Every device the replayed log holds (nothing while offline)."""
@@ -538,20 +504,8 @@ class DesktopSession:
         return pinned is not None and pinned == credential.signature_key.hex()
 
     async def _attachment(self, case_id: bytes, note_key: str, index: int) -> Attachment:
-        for _, stored in await self._stored(case_id):
-            if stored.item_id.hex() == note_key and isinstance(stored.item, Note):
-                return stored.item.attachments[index]
+        for shown in await stored_items(self.store, case_id):
+            item = shown.stored.item
+            if shown.stored.item_id.hex() == note_key and isinstance(item, Note):
+                return item.attachments[index]
         raise OfflineError("this device holds no such attachment")
-
-
-def _for_file(progress: FileProgress, number: int) -> Progress:
-    def report(done: int, total: int) -> None:
-        progress(number, done, total)
-
-    return report
-
-
-def _media_type(path: Path) -> str:
-    import mimetypes  # noqa: PLC0415 - reads the system's tables once, when a file is sent
-
-    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"

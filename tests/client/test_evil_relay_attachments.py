@@ -53,7 +53,7 @@ async def test_e9_e10_a_cut_or_padded_blob_is_refused(world: World) -> None:
     genuine = await bob.api.download_blob(report.blob_id)
     for served in (genuine[:-1], genuine + b"\x00", genuine[: len(genuine) // 2]):
 
-        async def serve(_: bytes, blob: bytes = served) -> bytes:
+        async def serve(_: bytes, progress: object = None, *, blob: bytes = served) -> bytes:
             return blob
 
         bob.api.download_blob = serve  # type: ignore[method-assign, assignment]

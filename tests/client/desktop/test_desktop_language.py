@@ -35,5 +35,11 @@ def test_switching_language_retranslates_the_open_window(
     assert LanguageSwitch(settings).start() == "cs"
 
 
-def test_the_first_start_follows_the_system_locale(settings: QSettings) -> None:
+def test_the_first_start_follows_the_system_locale_and_a_choice_wins_later(
+    settings: QSettings,
+) -> None:
     assert LanguageSwitch(settings).start() == system_language()
+    other = "cs" if system_language() == "en" else "en"
+    settings.setValue(SETTINGS_KEY, other)
+    assert LanguageSwitch(settings).start() == other
+    LanguageSwitch(settings).switch("en", remember=False)
