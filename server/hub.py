@@ -5,10 +5,10 @@ group (or this inbox) has something new"; each socket then reads from storage fr
 own cursor, so pushes are in sequence order, never duplicated, and a reconnecting device
 resumes exactly where its cursor says::
 
-    send committed ─► hub.notify_group(group, devices) ─► channel.wake(group)
-                                                              │ (set of pending groups:
-                                                              ▼  bounded by the roster)
-                              socket sender: fetch seq > cursor ─► push ─► cursor = seq
+    send committed ─► hub.publish(group, seq, message, devices) ─► channel.wake(group)
+                                                                       │ (set of pending
+                                                                       ▼  groups: bounded)
+                                       socket sender: fetch seq > cursor ─► push ─► cursor = seq
 
 Memory per socket is bounded: at most ``queue_length`` pending wake-ups (a socket that
 falls further behind is closed with :data:`CLOSE_SLOW_CONSUMER` and resumes from its cursor
@@ -21,13 +21,21 @@ group's run), with the devices allowed to fetch each one; a socket whose next
 sequence number is there, for its device, pushes it from memory, and reads storage
 otherwise. It is a shortcut only: what a socket pushes, and in which order, is what the
 read from storage would have given it.
+
+Most sockets are idle when a commit comes: their task waits for a wake-up, their cursor is
+one below the new message, and their transport takes a frame without waiting. Waking 200
+tasks to write the same frame costs a task switch per socket, so :meth:`DeliveryHub.publish`
+first offers the message to each channel, and an idle channel's socket writes the frame, made
+once for all of them, at once (:attr:`PushChannel.push_now`, as the ``websockets`` library's
+``broadcast`` does). A channel that is busy, behind, or whose write buffer is full is woken
+instead, and its task pushes in order and under the send timer.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
@@ -50,7 +58,7 @@ class RecentMessage:
     payload: bytes
     readers: frozenset[bytes]
     cost: int  # bytes counted against the bound
-    frame: bytes | None = None  # the push frame, made once for every socket that sends it
+    frame: bytes | None = None  # the whole WebSocket frame, made once for every socket
 
 
 class RecentMessages:
@@ -75,7 +83,10 @@ class RecentMessages:
     def size_bytes(self) -> int:
         return self._bytes
 
-    def add(self, group_id: bytes, seq: int, payload: bytes, readers: Iterable[bytes]) -> None:
+    def add(
+        self, group_id: bytes, seq: int, payload: bytes, readers: Iterable[bytes]
+    ) -> RecentMessage | None:
+        """Keep the message; what is kept (``None`` when it is too large to keep)."""
         entries = self._groups.pop(group_id, None) or OrderedDict()
         last = next(reversed(entries.values()), None)
         if last is not None and last.seq + 1 != seq:
@@ -89,9 +100,11 @@ class RecentMessages:
             cost += _READER_COST * len(reader_set)
         if cost > self._max_bytes:
             self._forget(entries)
-            return
+            return None
         self._groups[group_id] = entries  # now the most recently written group
-        entries[seq] = RecentMessage(seq=seq, payload=payload, readers=reader_set, cost=cost)
+        entries[seq] = message = RecentMessage(
+            seq=seq, payload=payload, readers=reader_set, cost=cost
+        )
         self._bytes += cost
         while len(entries) > self._per_group:
             self._bytes -= entries.popitem(last=False)[1].cost
@@ -100,6 +113,7 @@ class RecentMessages:
             self._bytes -= oldest.popitem(last=False)[1].cost
             if not oldest:
                 del self._groups[oldest_group]
+        return message
 
     def discard(self, group_id: bytes) -> None:
         """Forget the group's run (a socket then reads storage for what it held)."""
@@ -129,7 +143,26 @@ class PushChannel:
     queue_length: int
     pending: dict[bytes, None] = field(default_factory=dict)  # ordered set of group ids
     overflowed: bool = False
+    push_now: Callable[[bytes, RecentMessage], bool] | None = None
+    """Set by the socket's session: push a just-committed message of a group without waiting
+    (``True``), or leave it to a wake-up (``False``: it is not the next for the socket, or
+    the socket cannot take it now)."""
     _waiter: asyncio.Future[None] | None = None  # what :meth:`next` awaits, while it waits
+
+    def offer(self, key: bytes, message: RecentMessage) -> None:
+        """Have the socket push ``message`` now if its task is idle, else wake it.
+
+        Idle means waiting in :meth:`next` with nothing pending: nothing it has yet to push
+        can come before ``message``."""
+        waiter = self._waiter
+        if (
+            waiter is None
+            or waiter.done()
+            or self.pending
+            or self.push_now is None
+            or not self.push_now(key, message)
+        ):
+            self.wake(key)
 
     def wake(self, key: bytes) -> None:
         if key in self.pending:
@@ -192,23 +225,33 @@ class DeliveryHub:
         if not channels:
             del self._channels[channel.device_id]
 
-    def notify_group(self, group_id: bytes, devices: Iterable[bytes]) -> bool:
-        """Wake the sockets of ``devices`` for the group; whether there was any."""
+    def publish(self, group_id: bytes, seq: int, payload: bytes, devices: Iterable[bytes]) -> None:
+        """A message just committed to a group, for ``devices``: offered to their sockets,
+        and kept in :attr:`recent` while any of them has one (else the group's run is
+        dropped: nobody would push from it, and a socket that subscribes later reads
+        storage)."""
+        channels = self._channels_of(devices)
+        if not channels:
+            self.recent.discard(group_id)
+            return
+        message = self.recent.add(group_id, seq, payload, devices)
+        for channel in channels:
+            if message is None:
+                channel.wake(group_id)
+            else:
+                channel.offer(group_id, message)
+
+    def _channels_of(self, devices: Iterable[bytes]) -> list[PushChannel]:
         registered = self._channels
-        woke = False
         if isinstance(devices, AbstractSet) and len(registered) < len(devices):
             # fewer devices with sockets than recipients: look each of those up instead
-            for device_id, channels in registered.items():
-                if device_id in devices:
-                    for channel in channels:
-                        channel.wake(group_id)
-                        woke = True
-            return woke
-        for device_id in devices:
-            for channel in registered.get(device_id, ()):
-                channel.wake(group_id)
-                woke = True
-        return woke
+            return [
+                channel
+                for device_id, channels in registered.items()
+                if device_id in devices
+                for channel in channels
+            ]
+        return [channel for device_id in devices for channel in registered.get(device_id, ())]
 
     def notify_inbox(self, device_id: bytes) -> None:
         for channel in self._channels.get(device_id, ()):

@@ -90,19 +90,13 @@ def leaf_indexes(body: JsonObject, max_items: int) -> tuple[tuple[bytes, int], .
 
 
 def push_sent(request: web.Request, group_id: bytes, payload: bytes, result: SendResult) -> None:
-    """Wake the sockets of the devices a new message is for (nothing for a resend).
-
-    The message is kept in the hub's recent messages for the sockets woken (they push it
-    once they run, after this returns); when no device it is for has a socket, the group's
-    run of recent messages is dropped instead, as nobody would push from it, and a socket
-    that subscribes later reads storage."""
+    """Push a new message to the sockets of the devices it is for (nothing for a resend):
+    idle sockets write it before this returns, the others are woken (see
+    :meth:`server.hub.DeliveryHub.publish`)."""
     if result.duplicate:
         return
     hub = request.app[HUB]
-    if hub.notify_group(group_id, result.notify):
-        hub.recent.add(group_id, result.seq, payload, result.notify)
-    else:
-        hub.recent.discard(group_id)
+    hub.publish(group_id, result.seq, payload, result.notify)
     for recipient, _ in result.inbox:
         hub.notify_inbox(recipient)
 

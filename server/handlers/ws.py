@@ -19,12 +19,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import struct
 from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from crypto.errors import CasecircleError
-from server.hub import CLOSE_SLOW_CONSUMER, INBOX, PushChannel, RecentMessages
+from server.hub import CLOSE_SLOW_CONSUMER, INBOX, PushChannel, RecentMessage, RecentMessages
 from server.keys import CONFIG, DEVICE, HUB, STORAGE, WEBSOCKETS
 from server.storage.interface import RelayStorage
 from server.wire import b64, decode_hex_id, non_negative_int
@@ -34,7 +35,9 @@ routes = web.RouteTableDef()
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIPTIONS = 4096
-_FRAME_HEAD = 10  # the most a server's (unmasked) frame header takes
+_FINAL_TEXT = 0x81  # FIN and the text opcode
+_HEAD_16 = struct.Struct("!BBH")
+_HEAD_64 = struct.Struct("!BBQ")
 
 
 class WritingState(Protocol):
@@ -69,12 +72,34 @@ def parse_subscription(text: str) -> tuple[dict[bytes, int], int | None]:
         raise BadFrameError("bad group id or cursor") from None
 
 
+def text_frame(data: bytes) -> bytes:
+    """``data`` (UTF-8) as one whole server-to-client text frame: final, unmasked and
+    uncompressed (RFC 6455 §5.2), so that a frame made once is written as it is to every
+    socket that pushes it."""
+    size = len(data)
+    if size < 126:
+        head = bytes((_FINAL_TEXT, size))
+    elif size < 1 << 16:
+        head = _HEAD_16.pack(_FINAL_TEXT, 126, size)
+    else:
+        head = _HEAD_64.pack(_FINAL_TEXT, 127, size)
+    return head + data
+
+
+def frame_data(frame: bytes) -> bytes:
+    """What a frame of :func:`text_frame` carries."""
+    size = frame[1]
+    return frame[2 if size < 126 else 4 if size == 126 else 10 :]
+
+
 def message_frame(group_id: bytes, seq: int, payload: bytes) -> bytes:
-    """The push frame of a message, as the UTF-8 of a text frame (JSON is ASCII here)."""
-    return json.dumps(
-        {"type": "message", "group": group_id.hex(), "seq": seq, "message": b64(payload)},
-        separators=(",", ":"),
-    ).encode()
+    """The push frame of a message (its JSON is ASCII)."""
+    return text_frame(
+        json.dumps(
+            {"type": "message", "group": group_id.hex(), "seq": seq, "message": b64(payload)},
+            separators=(",", ":"),
+        ).encode()
+    )
 
 
 class PushSession:
@@ -103,6 +128,7 @@ class PushSession:
         self.cursors: dict[bytes, int] = {}
         self.inbox_cursor: int | None = None
         self.gave_up = False  # set once the reader proved too slow or fell too far behind
+        channel.push_now = self.push_now
 
     def subscribe(self, cursors: dict[bytes, int], inbox: int | None) -> None:
         if len(self.cursors.keys() | cursors.keys()) > MAX_SUBSCRIPTIONS:
@@ -115,31 +141,57 @@ class PushSession:
             self._channel.wake(INBOX)
 
     async def _send(self, frame: dict[str, Any]) -> None:
-        await self._send_frame(json.dumps(frame, separators=(",", ":")).encode())
+        await self._send_frame(text_frame(json.dumps(frame, separators=(",", ":")).encode()))
 
-    async def _send_frame(self, data: bytes) -> None:
-        """Push one text frame (``data`` is its UTF-8, encoded once for every socket that
-        sends it), waiting at most ``send_timeout`` for the reader.
+    def _writable(self, size: int) -> asyncio.WriteTransport | None:
+        """The transport, if a frame of ``size`` bytes goes out without waiting for the
+        reader.
 
         aiohttp waits for the reader only while the connection's writing is paused: the
         transport pauses it when its buffer grows past the high-water mark, and resumes it
         once the buffer is back at the low-water mark. A frame written while writing is not
-        paused, and that leaves the buffer at or below the low-water mark, therefore goes
-        out without waiting, and is written without arming a timer (the common case: an
-        empty buffer); any other frame is sent under the timer."""
+        paused, and that leaves the buffer at or below the low-water mark, therefore never
+        waits (the common case: an empty buffer)."""
         transport, protocol = self._transport, self._protocol
         if (
-            transport is not None
-            and protocol is not None
-            and not protocol.writing_paused
-            and not transport.is_closing()
+            transport is None
+            or protocol is None
+            or protocol.writing_paused
+            or transport.is_closing()
+            or self._ws.closed
+            or transport.get_write_buffer_size() + size > transport.get_write_buffer_limits()[0]
         ):
-            size = len(data) + _FRAME_HEAD
-            if transport.get_write_buffer_size() + size <= transport.get_write_buffer_limits()[0]:
-                await self._ws.send_frame(data, WSMsgType.TEXT)
-                return
+            return None
+        return transport
+
+    async def _send_frame(self, frame: bytes) -> None:
+        """Push one frame of :func:`text_frame`: written at once when that cannot wait for the
+        reader, else sent through aiohttp, waiting at most ``send_timeout``."""
+        transport = self._writable(len(frame))
+        if transport is not None:
+            transport.write(frame)
+            return
         async with asyncio.timeout(self._send_timeout):
-            await self._ws.send_frame(data, WSMsgType.TEXT)
+            await self._ws.send_frame(frame_data(frame), WSMsgType.TEXT)
+
+    def push_now(self, group_id: bytes, message: RecentMessage) -> bool:
+        """Push a message just committed while this socket's task is idle (see
+        :meth:`server.hub.PushChannel.offer`): ``False`` leaves it to the task, when it is
+        not the next message for this socket or the frame would have to wait."""
+        cursor = self.cursors.get(group_id)
+        if cursor is None:
+            return True  # not subscribed: the task would push nothing
+        if cursor + 1 != message.seq or self._channel.device_id not in message.readers:
+            return False
+        frame = message.frame
+        if frame is None:
+            frame = message.frame = message_frame(group_id, message.seq, message.payload)
+        transport = self._writable(len(frame))
+        if transport is None:
+            return False
+        transport.write(frame)
+        self.cursors[group_id] = message.seq
+        return True
 
     async def run(self) -> None:
         """Push until the channel overflows; a slow reader ends the session."""

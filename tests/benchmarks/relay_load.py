@@ -6,7 +6,7 @@ that the load is not limited by what one Python process can generate:
 * :func:`run_sends` — senders in closed loop, each on one kept-alive HTTP/1.1 connection,
   all workers starting together; the answers' statuses and latencies.
 * :class:`HeldSockets` — WebSockets opened, authenticated and subscribed, held until
-  released; when each pushed message arrived.
+  released; when each pushed message arrived (:mod:`tests.benchmarks.push_receiver`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+
+from tests.benchmarks.push_receiver import PushReceiver, open_receiver
 
 TIMEOUT = aiohttp.ClientTimeout(total=60)
 
@@ -122,44 +124,27 @@ def _hold_worker(job: HoldJob, ready: EventType, stop: EventType, results: Any) 
 
 async def _hold_sockets(job: HoldJob, ready: EventType, stop: EventType) -> HoldStats:
     stats = HoldStats()
-    subscribe = json.dumps({"type": "subscribe", "groups": {job.group: job.cursor}})
+    subscribe = json.dumps({"type": "subscribe", "groups": {job.group: job.cursor}}).encode()
+    target = urlsplit(job.url)
+    host, port = target.hostname or "127.0.0.1", target.port or 80
     limit = asyncio.Semaphore(32)
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0), timeout=TIMEOUT
-    ) as http:
 
-        async def hold(index: int, token: str) -> None:
-            async with limit:
-                ws = await http.ws_connect(
-                    job.url + "/v1/ws",
-                    headers={"Authorization": f"Bearer {token}"},
-                    autoclose=False,
-                )
-                await ws.send_str(subscribe)
-                stats.opened += 1
-            while True:
-                message = await ws.receive()
-                arrived = time.monotonic()
-                if message.type != aiohttp.WSMsgType.TEXT:
-                    return
-                frame = json.loads(message.data)
-                if frame.get("type") == "message":
-                    stats.receipts.append((index, frame["seq"], arrived))
+    async def hold(token: str) -> PushReceiver:
+        async with limit:
+            return await asyncio.wait_for(open_receiver(host, port, token, subscribe), 60)
 
-        tasks = [
-            asyncio.create_task(hold(index, token))
-            for index, token in enumerate(job.tokens)
-            for _ in range(job.sockets_per_token)
-        ]
-        while stats.opened < len(tasks):
-            if failed := [t for t in tasks if t.done() and t.exception() is not None]:
-                raise RuntimeError(f"a WebSocket failed: {failed[0].exception()!r}")
-            await asyncio.sleep(0.05)
-        ready.set()
-        await asyncio.to_thread(stop.wait)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    receivers = await asyncio.gather(
+        *(hold(token) for token in job.tokens for _ in range(job.sockets_per_token))
+    )
+    stats.opened = len(receivers)
+    ready.set()
+    await asyncio.to_thread(stop.wait)
+    for index, receiver in enumerate(receivers):
+        receiver.release()
+        for arrived, data in receiver.frames:
+            frame = json.loads(data)
+            if frame.get("type") == "message":
+                stats.receipts.append((index, frame["seq"], arrived))
     return stats
 
 

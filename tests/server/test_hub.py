@@ -7,14 +7,14 @@ import asyncio
 import pytest
 
 from server.errors import OverloadedError
-from server.hub import INBOX, DeliveryHub, RecentMessages
+from server.hub import INBOX, RECENT_MAX_BYTES, DeliveryHub, RecentMessage, RecentMessages
 
 
 def test_wakeups_are_deduplicated_and_ordered() -> None:
     hub = DeliveryHub(max_sockets=10, max_per_device=2, queue_length=8)
     channel = hub.register(b"d")
     for group in (b"g1", b"g2", b"g1", b"g3"):
-        hub.notify_group(group, [b"d", b"someone else"])
+        hub.publish(group, 1, b"m", [b"d", b"someone else"])
     hub.notify_inbox(b"d")
     assert list(channel.pending) == [b"g1", b"g2", b"g3", INBOX]
 
@@ -23,9 +23,9 @@ def test_wakeups_are_deduplicated_and_ordered() -> None:
 async def test_overflow_ends_the_channel() -> None:
     hub = DeliveryHub(max_sockets=10, max_per_device=2, queue_length=2)
     channel = hub.register(b"d")
-    hub.notify_group(b"g1", [b"d"])
-    hub.notify_group(b"g2", [b"d"])
-    hub.notify_group(b"g3", [b"d"])
+    hub.publish(b"g1", 1, b"m", [b"d"])
+    hub.publish(b"g2", 1, b"m", [b"d"])
+    hub.publish(b"g3", 1, b"m", [b"d"])
     assert channel.overflowed
     assert len(channel.pending) == 2  # memory stays bounded
     assert await asyncio.wait_for(channel.next(), 1) is None
@@ -86,27 +86,60 @@ async def test_next_waits_for_a_wakeup_and_a_cancelled_wait_leaves_the_channel_u
     waiting = asyncio.create_task(channel.next())
     await asyncio.sleep(0)
     assert not waiting.done()
-    hub.notify_group(b"g1", [b"d"])
+    hub.publish(b"g1", 1, b"m", [b"d"])
     assert await asyncio.wait_for(waiting, 1) == b"g1"
     cancelled = asyncio.create_task(channel.next())
     await asyncio.sleep(0)
     cancelled.cancel()
     with pytest.raises(asyncio.CancelledError):
         await cancelled
-    hub.notify_group(b"g2", [b"d"])  # a wake-up with nobody waiting is kept
+    hub.publish(b"g2", 1, b"m", [b"d"])  # a wake-up with nobody waiting is kept
     assert await asyncio.wait_for(channel.next(), 1) == b"g2"
 
 
-def test_notify_tells_whether_a_socket_was_woken_and_a_run_can_be_dropped() -> None:
+def test_publish_keeps_a_message_only_while_a_socket_may_push_it() -> None:
     hub = DeliveryHub(max_sockets=10, max_per_device=2, queue_length=4)
-    assert not hub.notify_group(b"g", frozenset({b"d"}))
-    hub.register(b"d")
-    assert hub.notify_group(b"g", frozenset({b"d", b"e"}))
-    assert hub.notify_group(b"g", [b"e", b"d"])
-    for seq in (1, 2):
-        hub.recent.add(b"g", seq, b"m", [b"d"])
-    hub.recent.discard(b"g")
-    assert hub.recent.get(b"g", 2) is None
+    hub.publish(b"g", 1, b"m", frozenset({b"d"}))
+    assert hub.recent.latest(b"g") is None  # nobody listens
+    channel = hub.register(b"d")
+    hub.publish(b"g", 2, b"m", frozenset({b"d", b"e"}))
+    hub.publish(b"g", 3, b"m", [b"e", b"d"])
+    assert hub.recent.latest(b"g") == 3 and list(channel.pending) == [b"g"]
+    hub.unregister(channel)
+    hub.publish(b"g", 4, b"m", [b"d"])  # nobody listens any more: the run is dropped
+    assert hub.recent.get(b"g", 3) is None
     assert hub.recent.latest(b"g") is None
     assert hub.recent.size_bytes == 0
     hub.recent.discard(b"unknown")
+
+
+@pytest.mark.asyncio
+async def test_an_idle_channel_is_offered_the_message_and_a_busy_one_is_woken() -> None:
+    hub = DeliveryHub(max_sockets=10, max_per_device=2, queue_length=4)
+    offered: list[tuple[bytes, int]] = []
+    accept = True
+
+    def push_now(group: bytes, message: RecentMessage) -> bool:
+        offered.append((group, message.seq))
+        return accept
+
+    channel = hub.register(b"d")
+    channel.push_now = push_now
+    hub.publish(b"g", 1, b"m", [b"d"])  # nobody waits in next(): woken, not offered
+    assert offered == [] and list(channel.pending) == [b"g"]
+    assert await channel.next() == b"g"
+    waiting = asyncio.create_task(channel.next())
+    await asyncio.sleep(0)
+    hub.publish(b"g", 2, b"m", [b"d"])  # idle: pushed at once, the task sleeps on
+    await asyncio.sleep(0)
+    assert offered == [(b"g", 2)] and not waiting.done()
+    accept = False
+    hub.publish(b"g", 3, b"m", [b"d"])  # refused (behind, or its buffer is full): woken
+    assert offered == [(b"g", 2), (b"g", 3)]
+    assert await asyncio.wait_for(waiting, 1) == b"g"
+    too_large = b"x" * (RECENT_MAX_BYTES // 3 + 1)
+    waiting = asyncio.create_task(channel.next())
+    await asyncio.sleep(0)
+    hub.publish(b"g", 4, too_large, [b"d"])  # not kept: the task reads storage
+    assert offered[-1] == (b"g", 3)
+    assert await asyncio.wait_for(waiting, 1) == b"g"

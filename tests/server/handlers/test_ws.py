@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from server.handlers.ws import PushSession
+from server.handlers.ws import PushSession, frame_data, text_frame
 from server.hub import CLOSE_SLOW_CONSUMER, DeliveryHub
 from server.keys import HUB
 from tests.protocol.mls.group_devices import NOW
@@ -61,6 +61,21 @@ async def test_pushes_in_order_and_resumes_without_loss(relay: Relay) -> None:
         assert [f["seq"] for f in resumed] == [5, 6, 7]
         with pytest.raises(TimeoutError):
             await frames(ws, 1, wait=0.3)  # nothing twice
+
+
+async def test_frames_of_every_length_encoding_reach_a_client(relay: Relay) -> None:
+    alice, bob = await group_of(relay, "alice", "bob")
+    assert alice.mls.group is not None
+    notes = [b"x" * 300, b"y" * 70_000, b"z"]  # frame lengths of 16, 64 and 16 bits
+    messages = [alice.mls.group.protect(note, alice.mls.rng) for note in notes]
+    async with connect(relay, bob) as ws:
+        await ws.send_json({"type": "subscribe", "groups": {GROUP.hex(): 1}})
+        await asyncio.sleep(0.05)  # subscribed and idle: each push is written from the send
+        for message in messages:
+            assert (await alice.send(GROUP, message))[0] == 201
+        pushed = await frames(ws, 3)
+    assert [f["seq"] for f in pushed] == [2, 3, 4]
+    assert [base64.b64decode(f["message"]) for f in pushed] == messages
 
 
 async def test_a_message_sent_while_no_socket_listens_is_pushed_on_resume(relay: Relay) -> None:
@@ -175,6 +190,14 @@ class FakeTransport(asyncio.WriteTransport):
     def __init__(self, buffered: int) -> None:
         super().__init__()
         self.buffered = buffered
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written.append(bytes(data))
+
+    def pushed(self) -> list[dict[str, Any]]:
+        """The JSON of each text frame written."""
+        return [json.loads(frame_data(frame)) for frame in self.written]
 
     def get_write_buffer_size(self) -> int:
         return self.buffered
@@ -199,6 +222,7 @@ class FakeSocket:
         self.stalled = stalled
         self.sent: list[str] = []
         self.closed_with: int | None = None
+        self.closed = False
 
     async def send_frame(self, data: bytes, opcode: aiohttp.WSMsgType) -> None:
         assert opcode == aiohttp.WSMsgType.TEXT
@@ -212,9 +236,14 @@ class FakeSocket:
 
 
 def push_session(
-    socket: FakeSocket, transport: FakeTransport, payload: bytes, *, paused: bool = False
+    socket: FakeSocket,
+    transport: FakeTransport,
+    payload: bytes,
+    *,
+    paused: bool = False,
+    hub: DeliveryHub | None = None,
 ) -> Any:
-    hub = DeliveryHub(max_sockets=4, max_per_device=1, queue_length=4)
+    hub = hub or DeliveryHub(max_sockets=4, max_per_device=1, queue_length=4)
     channel = hub.register(b"device")
     hub.recent.add(GROUP, 1, payload, [b"device"])
     session = PushSession(
@@ -252,14 +281,14 @@ async def test_a_push_the_buffer_takes_is_written_without_a_timer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     armed = await count_timers(monkeypatch)
-    socket = FakeSocket(stalled=False)
-    session = push_session(socket, FakeTransport(buffered=0), b"m" * 1000)
+    transport = FakeTransport(buffered=0)
+    session = push_session(FakeSocket(stalled=False), transport, b"m" * 1000)
     runner = asyncio.create_task(session.run())
     async with asyncio.timeout(2):
-        while not socket.sent:
+        while not transport.written:
             await asyncio.sleep(0)
     runner.cancel()
-    assert json.loads(socket.sent[0])["seq"] == 1
+    assert transport.pushed()[0]["seq"] == 1
     assert armed == []
 
 
@@ -282,3 +311,61 @@ async def test_a_push_that_may_wait_is_timed_and_a_stalled_reader_is_dropped(
     assert armed == [SEND_TIMEOUT]
     assert socket.closed_with == CLOSE_SLOW_CONSUMER
     assert session.gave_up
+
+
+# --- an idle socket is pushed a new message from the committing request ---------------------
+
+
+async def idle(session: Any) -> asyncio.Task[None]:
+    """The session's task, run until it waits for a wake-up with everything pushed."""
+    runner = asyncio.create_task(session.run())
+    for _ in range(10):
+        await asyncio.sleep(0)
+    return runner
+
+
+async def test_an_idle_socket_is_pushed_without_waking_its_task() -> None:
+    hub = DeliveryHub(max_sockets=4, max_per_device=1, queue_length=4)
+    transport = FakeTransport(buffered=0)
+    session = push_session(FakeSocket(stalled=False), transport, b"first", hub=hub)
+    runner = await idle(session)
+    assert [f["seq"] for f in transport.pushed()] == [1]
+    hub.publish(GROUP, 2, b"second", [b"device"])
+    assert [f["seq"] for f in transport.pushed()] == [1, 2]  # before anything else runs
+    assert not session._channel.pending and session.cursors[GROUP] == 2
+    assert base64.b64decode(transport.pushed()[1]["message"]) == b"second"
+    hub.publish(b"not subscribed", 1, b"x", [b"device"])
+    assert len(transport.written) == 2 and not session._channel.pending
+    runner.cancel()
+
+
+async def test_a_socket_that_cannot_take_the_message_now_is_woken_and_keeps_the_order() -> None:
+    hub = DeliveryHub(max_sockets=4, max_per_device=1, queue_length=4)
+    transport = FakeTransport(buffered=0)
+    session = push_session(FakeSocket(stalled=False), transport, b"first", hub=hub)
+    runner = await idle(session)
+    transport.buffered = 16 * 1024  # the next frame would pass the low-water mark
+    hub.publish(GROUP, 2, b"second", [b"device"])
+    assert len(transport.written) == 1 and list(session._channel.pending) == [GROUP]
+    transport.buffered = 0
+    hub.publish(GROUP, 3, b"third", [b"device"])  # a wake-up is pending: not offered
+    assert len(transport.written) == 1
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert [f["seq"] for f in transport.pushed()] == [1, 2, 3]
+    hub.publish(GROUP, 5, b"fifth", [b"device"])  # 4 is missing here: the task reads it
+    assert len(transport.written) == 3 and list(session._channel.pending) == [GROUP]
+    runner.cancel()
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65_535, 65_536, 200_000])
+async def test_text_frames_have_the_header_of_their_length(size: int) -> None:
+    data = b"x" * size
+    frame = text_frame(data)
+    assert frame[0] == 0x81 and frame_data(frame) == data
+    if size < 126:
+        assert frame[1] == size
+    elif size < 65_536:
+        assert frame[1] == 126 and int.from_bytes(frame[2:4], "big") == size
+    else:
+        assert frame[1] == 127 and int.from_bytes(frame[2:10], "big") == size
