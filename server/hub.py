@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from server.errors import OverloadedError
@@ -230,7 +229,7 @@ class DeliveryHub:
         and kept in :attr:`recent` while any of them has one (else the group's run is
         dropped: nobody would push from it, and a socket that subscribes later reads
         storage)."""
-        channels = self._channels_of(devices)
+        channels = self._channels_of(devices) if self._channels else None
         if not channels:
             self.recent.discard(group_id)
             return
@@ -243,7 +242,7 @@ class DeliveryHub:
 
     def _channels_of(self, devices: Iterable[bytes]) -> list[PushChannel]:
         registered = self._channels
-        if isinstance(devices, AbstractSet) and len(registered) < len(devices):
+        if isinstance(devices, frozenset | set) and len(registered) < len(devices):
             # fewer devices with sockets than recipients: look each of those up instead
             return [
                 channel

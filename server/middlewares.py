@@ -1,6 +1,7 @@
 """Cross-cutting request handling: errors, global limits, authentication and rates.
 
-Order (outermost first)::
+One middleware does it all, in this order (each step a function of its own; one layer
+rather than three, as every layer costs each request a coroutine and a call)::
 
     errors ─► limits ─► auth ─► handler
 
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Awaitable[web.StreamResponse]])
 
-_PUBLIC_ATTRIBUTE = "__casecircle_public__"
+_PUBLIC_HANDLERS: set[Callable[..., Any]] = set()
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -56,12 +57,12 @@ _HTTP_CODES = {
 
 def public(handler: F) -> F:
     """Mark a handler as reachable without a session token."""
-    setattr(handler, _PUBLIC_ATTRIBUTE, True)
+    _PUBLIC_HANDLERS.add(handler)
     return handler
 
 
 def is_public(handler: Any) -> bool:
-    return bool(getattr(handler, _PUBLIC_ATTRIBUTE, False))
+    return handler in _PUBLIC_HANDLERS
 
 
 def error_body(status: int, code: str, detail: str, **extra: Any) -> web.Response:
@@ -75,62 +76,68 @@ def _where(exc: BaseException) -> str:
 
 
 @web.middleware
-async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def relay_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
-    except RelayError as exc:
-        return error_body(exc.status, exc.code, str(exc), **exc.extra())
-    except InvalidSignatureError as exc:
-        return error_body(400, exc.code, "a signature does not verify")
-    except CasecircleError as exc:  # the protocol decoder's and crypto checks' refusals
-        return error_body(400, exc.code, type(exc).__name__)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = _HTTP_CODES.get(exc.status, "bad_request" if exc.status < 500 else "unavailable")
-        response = error_body(exc.status, code, exc.reason)
-        if "Allow" in exc.headers:  # a 405 names the methods the resource has (RFC 9110)
-            response.headers["Allow"] = exc.headers["Allow"]
-        return response
-    except (ConnectionResetError, TimeoutError) as exc:
-        log.info("request %s %s ended: %s", request.method, request.path, type(exc).__name__)
-        raise
-    except Exception as exc:  # noqa: BLE001 - input reached an unplanned path: refuse it
-        log.error(  # noqa: TRY400 - no traceback text: messages may quote the input
-            "unexpected %s in %s %s at %s",
-            type(exc).__name__,
-            request.method,
-            request.match_info.route.resource.canonical
-            if request.match_info.route.resource
-            else "?",
-            _where(exc),
-        )
-        return error_body(400, "unprocessable", "the request could not be processed")
+        refuse_beyond_limits(request)
+        counter = request.app[IN_FLIGHT]
+        counter[0] += 1
+        try:
+            await authenticate(request)
+            return await handler(request)
+        finally:
+            counter[0] -= 1
+    except Exception as exc:  # noqa: BLE001 - each kind is answered or re-raised below
+        return error_response(request, exc)
 
 
-@web.middleware
-async def limits_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def error_response(request: web.Request, exc: Exception) -> web.Response:
+    """The JSON answer to a refusal; re-raises what is not one (a redirect, or the client
+    going away)."""
+    match exc:
+        case RelayError():
+            return error_body(exc.status, exc.code, str(exc), **exc.extra())
+        case InvalidSignatureError():
+            return error_body(400, exc.code, "a signature does not verify")
+        case CasecircleError():  # the protocol decoder's and crypto checks' refusals
+            return error_body(400, exc.code, type(exc).__name__)
+        case web.HTTPException() if exc.status < 400:
+            raise exc
+        case web.HTTPException():
+            code = _HTTP_CODES.get(exc.status, "bad_request" if exc.status < 500 else "unavailable")
+            response = error_body(exc.status, code, exc.reason)
+            if "Allow" in exc.headers:  # a 405 names the methods the resource has (RFC 9110)
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
+        case ConnectionResetError() | TimeoutError():
+            log.info("request %s %s ended: %s", request.method, request.path, type(exc).__name__)
+            raise exc
+    log.error(  # no traceback text: messages may quote the input
+        "unexpected %s in %s %s at %s",
+        type(exc).__name__,
+        request.method,
+        request.match_info.route.resource.canonical if request.match_info.route.resource else "?",
+        _where(exc),
+    )
+    return error_body(400, "unprocessable", "the request could not be processed")
+
+
+def refuse_beyond_limits(request: web.Request) -> None:
     if request.headers.get("Content-Encoding", "identity").lower() != "identity":
         raise UnsupportedMediaError("compressed request bodies are not accepted")
-    counter = request.app[IN_FLIGHT]
-    if counter[0] >= request.app[CONFIG].limits.max_in_flight:
+    if request.app[IN_FLIGHT][0] >= request.app[CONFIG].limits.max_in_flight:
         raise OverloadedError("the relay is at its request limit; retry later")
-    counter[0] += 1
-    try:
-        return await handler(request)
-    finally:
-        counter[0] -= 1
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def authenticate(request: web.Request) -> None:
+    """Admit the request to its handler: a public one by its address's rate, any other by
+    its session token (``request[DEVICE]``) and its device's rate."""
     now = time.time()
     unmatched = request.match_info.http_exception
     if unmatched is not None:  # no such route or method: nothing to authenticate
         raise unmatched
     if is_public(request.match_info.handler):
         request.app[ADDRESS_RATES].take(request.remote or "", now)
-        return await handler(request)
+        return
     header = request.headers.get("Authorization", "")
     scheme, _, bearer = header.partition(" ")
     if scheme.lower() != "bearer" or not bearer:
@@ -138,7 +145,6 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     device = await request.app[AUTHENTICATOR].authenticate(bearer.strip(), int(now))
     request.app[DEVICE_RATES].take(device.device_id, now)
     request[DEVICE] = device
-    return await handler(request)
 
 
-MIDDLEWARES = (errors_middleware, limits_middleware, auth_middleware)
+MIDDLEWARES = (relay_middleware,)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from protocol.codec import Reader
 from protocol.errors import DecodeError
-from protocol.mls.constants import ContentType, SenderType, WireFormat, closed, read_mls10
+from protocol.mls.constants import ContentType, ProtocolVersion, SenderType, WireFormat, closed
 from protocol.mls.framing import MLSMessage, PrivateMessage, PublicMessage
 from server.errors import BadRequestError, NotExternalSenderError, NotProposalError
 
@@ -32,8 +32,11 @@ class UndecodableMessageError(BadRequestError):
     code = "decode"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class MessageHeader:
+    """What the relay reads of a message. Not frozen: one is read for every send (see
+    :class:`~server.storage.interface.SendRequest`)."""
+
     wire_format: WireFormat
     group_id: bytes
     epoch: int
@@ -51,14 +54,16 @@ def parse(data: bytes) -> MLSMessage:
         raise UndecodableMessageError("the message is not an MLSMessage") from None
 
 
+_PRIVATE_MESSAGE_START = bytes((0, ProtocolVersion.MLS10, 0, WireFormat.MLS_PRIVATE_MESSAGE))
+
+
 def _private_message_header(data: bytes) -> MessageHeader | None:
     """The header of an MLSMessage of PrivateMessage, read in place with the checks of
-    :meth:`MLSMessage.from_bytes` but no objects made; ``None`` for any other wire format
-    (or an unknown one, which :func:`parse` refuses)."""
-    reader = Reader(data)
-    read_mls10(reader)
-    if reader.uint16() != WireFormat.MLS_PRIVATE_MESSAGE:
+    :meth:`MLSMessage.from_bytes` but no objects made; ``None`` for anything else (which
+    :func:`parse` then reads, or refuses)."""
+    if data[:4] != _PRIVATE_MESSAGE_START:  # version mls10, wire format mls_private_message
         return None
+    reader = Reader(data, 4)
     group_id = reader.opaque()
     epoch = reader.uint64()
     content_type = closed(ContentType, reader.uint8())

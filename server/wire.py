@@ -10,11 +10,11 @@ field — never echoing its value.
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import json
 from typing import Any
 
+import pybase64
 from aiohttp import web
 
 from server.errors import (
@@ -132,7 +132,7 @@ def b64_bytes(obj: JsonObject, name: str, max_size: int) -> bytes:
     if len(value) > 4 * ((max_size + 2) // 3):
         raise TooLargeError(f"{name} must be base64 of at most {max_size} bytes")
     try:
-        raw = base64.b64decode(value, validate=True)
+        raw = pybase64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise BadRequestError(f"{name} must be base64") from None
     if len(raw) > max_size:  # the text bound above admits up to two bytes more
@@ -143,7 +143,7 @@ def b64_bytes(obj: JsonObject, name: str, max_size: int) -> bytes:
 
 
 def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+    return pybase64.b64encode(data).decode("ascii")
 
 
 def non_negative_int(value: object, name: str, maximum: int = 2**63 - 1) -> int:

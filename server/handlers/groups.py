@@ -120,36 +120,8 @@ def _group_json(group: GroupRecord) -> dict[str, object]:
     return {"group_id": group.group_id.hex(), "epoch": group.epoch, "last_seq": group.last_seq}
 
 
-@routes.post("/v1/groups")
-async def create_group(request: web.Request) -> web.Response:
-    limits = request.app[CONFIG].limits
-    body = await read_json(request, limits.max_json_body, limits.body_timeout)
-    group = await request.app[STORAGE].create_group(
-        hex_id(body, "group_id"), request[DEVICE].device_id, int(time.time())
-    )
-    return web.json_response(_group_json(group), status=201)
-
-
-@routes.get("/v1/groups")
-async def list_groups(request: web.Request) -> web.Response:
-    groups = await request.app[STORAGE].device_groups(request[DEVICE].device_id)
-    return web.json_response({"groups": [_group_json(group) for group in groups]})
-
-
-@routes.get("/v1/groups/{group_id}")
-async def get_group(request: web.Request) -> web.Response:
-    storage = request.app[STORAGE]
-    group_id = path_id(request, "group_id")
-    membership = await storage.membership(group_id, request[DEVICE].device_id)
-    roster = await storage.roster(group_id) if membership.active else []
-    return web.json_response(
-        {
-            **_group_json(membership.group),
-            "active": membership.active,
-            "until_seq": membership.until_seq,
-            "roster": [device.hex() for device in roster],
-        }
-    )
+# Sends and fetches first: aiohttp tries the resources under one path prefix in the order they
+# were added, and a send is the relay's commonest request.
 
 
 @routes.post("/v1/groups/{group_id}/messages")
@@ -225,6 +197,38 @@ async def fetch(request: web.Request) -> web.Response:
             ],
             "epoch": membership.group.epoch,
             "last_seq": membership.group.last_seq,
+        }
+    )
+
+
+@routes.post("/v1/groups")
+async def create_group(request: web.Request) -> web.Response:
+    limits = request.app[CONFIG].limits
+    body = await read_json(request, limits.max_json_body, limits.body_timeout)
+    group = await request.app[STORAGE].create_group(
+        hex_id(body, "group_id"), request[DEVICE].device_id, int(time.time())
+    )
+    return web.json_response(_group_json(group), status=201)
+
+
+@routes.get("/v1/groups")
+async def list_groups(request: web.Request) -> web.Response:
+    groups = await request.app[STORAGE].device_groups(request[DEVICE].device_id)
+    return web.json_response({"groups": [_group_json(group) for group in groups]})
+
+
+@routes.get("/v1/groups/{group_id}")
+async def get_group(request: web.Request) -> web.Response:
+    storage = request.app[STORAGE]
+    group_id = path_id(request, "group_id")
+    membership = await storage.membership(group_id, request[DEVICE].device_id)
+    roster = await storage.roster(group_id) if membership.active else []
+    return web.json_response(
+        {
+            **_group_json(membership.group),
+            "active": membership.active,
+            "until_seq": membership.until_seq,
+            "roster": [device.hex() for device in roster],
         }
     )
 
