@@ -45,11 +45,12 @@ async def read_body(request: web.Request, max_size: int, timeout: float) -> byte
     if declared is not None and declared > max_size:
         raise TooLargeError(f"the body may be at most {max_size} bytes")
     stream = request.content
-    body = bytearray(stream.read_nowait())
-    if len(body) > max_size:
+    arrived = stream.read_nowait()
+    if len(arrived) > max_size:
         raise TooLargeError(f"the body may be at most {max_size} bytes")
     if stream.at_eof():
-        return bytes(body)
+        return arrived
+    body = bytearray(arrived)
     try:
         async with asyncio.timeout(timeout):
             while chunk := await stream.read(READ_CHUNK):

@@ -2,7 +2,7 @@
 
 Run on demand, not by pytest::
 
-    python -m tests.benchmarks.bench_relay [--out FILE.md] [--duration 10] [--rounds 2]
+    python -m tests.benchmarks.bench_relay [--out FILE.md] [--duration 10] [--rounds 3]
         [--workers 2] [--idle-sockets 800] [--fanout-messages 100] [--access-log]
         [--phases memory,sends,fanout]
 
@@ -646,7 +646,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", help="also write the Markdown report to this file")
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
-    parser.add_argument("--rounds", type=int, default=2, help="baseline/relay rounds")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="baseline/relay rounds (the median is reported)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="load processes (at least 2)")
     parser.add_argument("--idle-sockets", type=int, default=800, help="idle WebSockets opened")
     parser.add_argument("--fanout-messages", type=int, default=100, help="fan-out sends")
