@@ -96,10 +96,13 @@ class CaseReceiving(CaseDevice, ABC):
         """Process the case's log from its cursor, page by page, until the relay's last
         sequence number or this device's removal; then compare with what was announced.
 
-        A relay that reads its last sequence number just before a send lands may deliver a
-        message beyond it; so a page that ends past the announced end is followed by one
-        more fetch, and only an answer that brings nothing new is held against the relay."""
+        The relay reads its last sequence number after the messages, so a send that lands
+        between its two reads announces a message the answer does not carry yet: an answer
+        that brings nothing new is asked for once more, and only a second one in a row is
+        held against the relay. A page that ends past the announced end is followed by one
+        more fetch too."""
         ledger = case.state.ledger
+        asked_again = False
         while True:
             messages, last_seq = await self.api.fetch(case_id, case.cursor)
             start = case.cursor
@@ -123,8 +126,14 @@ class CaseReceiving(CaseDevice, ABC):
                 await self._save(case_id, case)
                 if case.state.removed:
                     return  # what follows is not for this device: no tail is withheld
-            if case.cursor in (start, last_seq):
+            if case.cursor == last_seq:
                 break
+            if case.cursor == start:  # nothing new
+                if asked_again or last_seq < case.cursor:
+                    break
+                asked_again = True
+            else:
+                asked_again = False
         if last_seq < case.cursor:
             await self.record(
                 RelayOrderError("the relay's log is shorter than what it delivered"),

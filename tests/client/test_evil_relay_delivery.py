@@ -251,6 +251,35 @@ async def test_b5_messages_announced_but_not_delivered_are_a_withheld_tail(world
     assert RelayOrderError.code in await codes(bob, case_id)
 
 
+async def test_b5_a_send_landing_between_the_relays_two_reads_is_asked_for_again(
+    world: World,
+) -> None:
+    """An honest relay reads the messages, then the head: a send committed in between is
+    announced by the head but not in the page. The next fetch brings it: no event."""
+    alice, bob = await world.member("Alice"), await world.member("Bob")
+    case_id = await world.case(alice, bob)
+    last = await post(alice, case_id, "landed between the reads")
+    key = (bob.device_id, case_id)
+    fetches = 0
+
+    def landing(log: list[FetchedMessage]) -> list[FetchedMessage]:
+        nonlocal fetches
+        fetches += 1
+        if fetches == 1:  # the page misses the message the head counts
+            return log[:-1]
+        world.evil.announce_extra.pop(key, None)
+        return log
+
+    world.evil.views[key] = landing
+    world.evil.announce_extra[key] = 1
+    await bob.sync()
+    assert fetches >= 2
+    assert await codes(bob, case_id) == []
+    assert await bob.gaps(case_id) == []
+    assert "landed between the reads" in await texts(bob, case_id)
+    assert last == await world.evil.last_seq(bob, case_id)
+
+
 async def test_b5_a_truncated_tail_shows_once_the_author_posts_again(world: World) -> None:
     alice, bob = await world.member("Alice"), await world.member("Bob")
     case_id = await world.case(alice, bob)
