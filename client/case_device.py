@@ -85,11 +85,8 @@ class CaseDevice(Device):
                 return issued.signed
         raise DirectoryError("this device's own credential is not in the log")
 
-    def _members(self, group: Group) -> dict[int, DeviceCredential]:
-        return certified_members(group)
-
     def _leaf_of(self, group: Group, device_id: bytes) -> int:
-        for index, credential in self._members(group).items():
+        for index, credential in certified_members(group).items():
             if credential.device_id == device_id:
                 return index
         raise NotInCaseError("the device is not a member of this case")

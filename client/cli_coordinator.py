@@ -47,6 +47,7 @@ from client.cli_session import (
 from client.coordinator import (
     ROOT_FILE,
     Coordinator,
+    InviteStatus,
     create_root,
     members_in_log,
     open_root,
@@ -195,12 +196,13 @@ async def _invites(args: argparse.Namespace) -> int:
     async with _coordinator(args, root=False) as coordinator:
         records = coordinator.invites()
     for record in records:
-        if record.device_id:
-            status = f"used by device {record.device_id.hex()}"
-        elif now > record.expires_at:
-            status = "expired"
-        else:
-            status = f"open until {when(record.expires_at)}"
+        match record.status(now):
+            case InviteStatus.USED:
+                status = f"used by device {record.device_id.hex()}"
+            case InviteStatus.EXPIRED:
+                status = "expired"
+            case InviteStatus.OPEN:
+                status = f"open until {when(record.expires_at)}"
         console.say(
             f"{record.code.invite_id.hex()}  {record.display_name} ({record.organisation}),"
             f" {record.role}: {status}"

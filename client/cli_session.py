@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 from client.device import Device
-from client.directory import IssuedDevice
+from client.directory import DeviceStanding, IssuedDevice, reason_name
 from client.keystore_payload import check_relay_url
 from client.profile import (
     MAX_PASSPHRASE_BYTES,
@@ -38,7 +38,6 @@ from client.profile import (
 from client.relay_api import RelayUnavailableError
 from crypto.errors import CasecircleError
 from crypto.keystore import KeystoreParams
-from protocol.directory import RevocationReason
 from protocol.errors import InternalError
 
 PASSPHRASE_ENV = "CASECIRCLE_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
@@ -321,20 +320,15 @@ def when(timestamp: int) -> str:
 
 def device_status(issued: IssuedDevice, now: int) -> str:
     """A device's standing in the log at ``now``: active, expired or revoked (and why)."""
-    if issued.revocation is not None:
-        reason = issued.revocation.reason
-        name = (
-            reason.name.lower().replace("_", "-")
-            if isinstance(reason, RevocationReason)
-            else reason
-        )
-        return f"revoked {when(issued.revocation.revoked_at)} ({name})"
-    credential = issued.credential
-    if now > credential.not_after:
-        return f"expired {when(credential.not_after)}"
-    if now < credential.not_before:
+    revocation = issued.revocation
+    if revocation is not None:
+        return f"revoked {when(revocation.revoked_at)} ({reason_name(revocation.reason)})"
+    standing = issued.standing(now)
+    if standing == DeviceStanding.EXPIRED:
+        return f"expired {when(issued.credential.not_after)}"
+    if standing == DeviceStanding.NOT_YET_VALID:
         return "not yet valid"
-    return f"active until {when(credential.not_after)}"
+    return f"active until {when(issued.credential.not_after)}"
 
 
 def device_line(issued: IssuedDevice, now: int) -> str:

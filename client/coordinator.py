@@ -16,8 +16,9 @@ Files in the coordinator's profile directory, besides the device profile::
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
@@ -64,6 +65,12 @@ class UnknownInviteError(CoordinatorError):
     code = "unknown_invite"
 
 
+class InviteStatus(StrEnum):
+    OPEN = "open"
+    USED = "used"
+    EXPIRED = "expired"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class InviteRecord(Struct):
     """What the coordinator remembers of one invite."""
@@ -80,6 +87,13 @@ class InviteRecord(Struct):
 
     def __repr__(self) -> str:
         return f"InviteRecord({self.display_name!r}, {self.organisation!r}, <secret>)"
+
+    def status(self, now: int) -> InviteStatus:
+        if self.device_id:
+            return InviteStatus.USED
+        if now > self.expires_at:
+            return InviteStatus.EXPIRED
+        return InviteStatus.OPEN
 
     def encode(self, w: Writer) -> None:
         w.fixed(self.code.to_bytes())
@@ -360,11 +374,14 @@ class Coordinator(Device):
             invite_id=record.code.invite_id,
         )
 
-    async def pending_requests(self) -> list[PendingRequest]:
-        """Every request waiting at the relay, with the invite of ours it names (read-only)."""
-        invites = {r.code.invite_id: r for r in self.invites()}
+    async def pending_requests(
+        self, invites: Iterable[InviteRecord] | None = None
+    ) -> list[PendingRequest]:
+        """Every request waiting at the relay, with the invite of ours it names (read-only;
+        ``invites`` is the book when the caller has just read it)."""
+        book = {r.code.invite_id: r for r in (self.invites() if invites is None else invites)}
         return [
-            PendingRequest(invite_id, device_id, received_at, invites.get(invite_id))
+            PendingRequest(invite_id, device_id, received_at, book.get(invite_id))
             for invite_id, device_id, _, received_at in await self.api.pending_enrolments()
         ]
 

@@ -19,6 +19,7 @@ is no entry the client has not checked.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from client.relay_api import RelayApi
 from client.store import LocalStore
@@ -32,6 +33,7 @@ from protocol.directory import (
     DirectoryError,
     LogEntry,
     Revocation,
+    RevocationReason,
     SignedDeviceCredential,
     parse_mls_credential,
     verify_log_entry,
@@ -63,6 +65,15 @@ class LogMismatchError(InclusionProofError):
     code = "log_mismatch"
 
 
+class DeviceStanding(StrEnum):
+    """A device's standing in the log at some moment."""
+
+    ACTIVE = "active"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
 @dataclass(slots=True)
 class IssuedDevice:
     """One device as the log tells it: its credential and, if revoked, the revocation."""
@@ -71,6 +82,22 @@ class IssuedDevice:
     signed: SignedDeviceCredential
     log_index: int
     revocation: Revocation | None = None
+
+    def standing(self, now: int) -> DeviceStanding:
+        if self.revocation is not None:
+            return DeviceStanding.REVOKED
+        if now > self.credential.not_after:
+            return DeviceStanding.EXPIRED
+        if now < self.credential.not_before:
+            return DeviceStanding.NOT_YET_VALID
+        return DeviceStanding.ACTIVE
+
+
+def reason_name(reason: RevocationReason | int) -> str:
+    """The stable name of a revocation reason (``device-lost``), or its number if unknown."""
+    if isinstance(reason, RevocationReason):
+        return reason.name.lower().replace("_", "-")
+    return str(reason)
 
 
 @dataclass(slots=True)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from client.attachment_files import DEFAULT_FILE_NAME, safe_file_name, write_new_file
-from client.case_device import OpenCase
+from client.case_device import OpenCase, certified_members
 from client.case_errors import (
     AuthorMismatchError,
     AuthorRevokedError,
@@ -213,7 +213,7 @@ class Member(CaseJoining):
         for shown in await self.items(case_id):
             if isinstance(shown.stored.item, CaseInfo):
                 info = shown.stored.item
-        members = () if case.group is None else tuple(self._members(case.group).values())
+        members = () if case.group is None else tuple(certified_members(case.group).values())
         return CaseSummary(
             case_id=case_id,
             title=info.title if info else None,
@@ -323,7 +323,7 @@ class Member(CaseJoining):
             await self._sync_case(case_id, commit_proposals=False)
             case = await self._load(case_id)
             group = self._require_group(case)
-            members = self._members(group)
+            members = certified_members(group)
             removing = [leaf for leaf in remove if leaf in members]
             before = dict(members)
             pending = group.commit(

@@ -38,6 +38,7 @@ its member, and what a safety number checks is the key behind the device id.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -132,16 +133,24 @@ class SafetyNumber:
 
 def device_fingerprint(credential: DeviceCredential) -> DeviceFingerprint:
     """The fingerprint of ``credential``'s signature key and device id."""
-    key = bytes(credential.signature_key)
+    return DeviceFingerprint(
+        digest=_fingerprint_digest(bytes(credential.signature_key), bytes(credential.device_id))
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _fingerprint_digest(key: bytes, device_id: bytes) -> bytes:
+    """The iterated hash, kept for the last devices asked about: a safety number and its QR
+    code each need both devices' fingerprints, and the hashing is slow on purpose."""
     w = Writer()
     w.opaque(FINGERPRINT_LABEL)
     w.uint16(FINGERPRINT_VERSION)
     w.opaque(key)
-    w.fixed(credential.device_id)
+    w.fixed(device_id)
     digest = w.getvalue()
     for _ in range(ITERATIONS):
         digest = hashlib.sha512(digest + key).digest()
-    return DeviceFingerprint(digest=digest)
+    return digest
 
 
 def safety_number(own: DeviceCredential, peer: DeviceCredential) -> SafetyNumber:

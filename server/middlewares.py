@@ -78,8 +78,8 @@ def _where(exc: BaseException) -> str:
 @web.middleware
 async def relay_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        refuse_beyond_limits(request)
         counter = request.app[IN_FLIGHT]
+        refuse_beyond_limits(request, counter[0])
         counter[0] += 1
         try:
             await authenticate(request)
@@ -121,10 +121,10 @@ def error_response(request: web.Request, exc: Exception) -> web.Response:
     return error_body(400, "unprocessable", "the request could not be processed")
 
 
-def refuse_beyond_limits(request: web.Request) -> None:
+def refuse_beyond_limits(request: web.Request, in_flight: int) -> None:
     if request.headers.get("Content-Encoding", "identity").lower() != "identity":
         raise UnsupportedMediaError("compressed request bodies are not accepted")
-    if request.app[IN_FLIGHT][0] >= request.app[CONFIG].limits.max_in_flight:
+    if in_flight >= request.app[CONFIG].limits.max_in_flight:
         raise OverloadedError("the relay is at its request limit; retry later")
 
 

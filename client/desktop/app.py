@@ -17,6 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from client.cli_session import PROFILE_ENV
 from client.desktop.i18n import LanguageSwitch
 from client.desktop.window import DesktopWindow, default_profile_dir
 from client.profile import Profile
@@ -35,9 +36,7 @@ def run(args: argparse.Namespace) -> int:
     language.start()
     if args.language:
         language.switch(args.language, remember=False)
-    profile_dir: Path = args.profile or Path(
-        os.environ.get("CASECIRCLE_PROFILE") or default_profile_dir()
-    )
+    profile_dir: Path = args.profile or Path(os.environ.get(PROFILE_ENV) or default_profile_dir())
     window = DesktopWindow(
         Profile(profile_dir), settings=settings, language=language, relay_url=args.relay or ""
     )

@@ -18,7 +18,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -44,7 +44,7 @@ from client.audit.errors import AuditInputError
 from client.audit.report import render_html
 from client.audit.results import CheckResult, Status
 from client.desktop.messages import error_text
-from client.desktop.plain_text import heading_label
+from client.desktop.plain_text import heading_label, plain_label
 from client.desktop.retranslating import Retranslating
 from client.desktop.worker import AsyncWorker, CallGroup, PendingCall
 from crypto.errors import CasecircleError
@@ -52,7 +52,6 @@ from crypto.errors import CasecircleError
 if TYPE_CHECKING:
     from client.desktop.window import DesktopWindow
 
-T = TypeVar("T")
 KEY_SIZE = 32
 MAX_COLUMN_WIDTH = 320
 GREEN = "#2e7d32"
@@ -229,9 +228,7 @@ class AuditorPage(Retranslating, QWidget):
 
     def _make_report(self) -> None:
         """Where the verdict and each check's result and evidence are shown."""
-        self.notice = QLabel()
-        self.notice.setWordWrap(True)
-        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice = plain_label()
 
         self.verdict = QLabel()
         self.verdict.setObjectName("verdict")
@@ -240,9 +237,7 @@ class AuditorPage(Retranslating, QWidget):
         verdict_font.setPointSizeF(verdict_font.pointSizeF() * 1.8)
         verdict_font.setBold(True)
         self.verdict.setFont(verdict_font)
-        self.about = QLabel()
-        self.about.setTextFormat(Qt.TextFormat.PlainText)
-        self.about.setWordWrap(True)
+        self.about = plain_label()
         self.about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.checks = QTreeWidget()
         self.checks.setObjectName("checks")

@@ -9,15 +9,16 @@ show it as plain text, never as rich text.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from enum import StrEnum
 
 from client.case_state import Gap, GapKind
-from client.directory import IssuedDevice
+from client.directory import Directory, IssuedDevice
 from client.store import SecurityEvent
 from client.stored_item import StoredItem
 from protocol.case_items import CaseInfo, Note
-from protocol.directory import COORDINATOR_ROLE, DeviceCredential
+from protocol.directory import COORDINATOR_ROLE, DeviceCredential, DirectoryError
 
 
 class NoteState(StrEnum):
@@ -50,7 +51,6 @@ GAP_CODES = frozenset({"gap", "later_epoch", "item_counter"})
 class AttachmentRow:
     index: int
     name: str
-    media_type: str
     padded_size: int
 
 
@@ -61,7 +61,6 @@ class NoteRow:
     author_name: str
     organisation: str
     role: str
-    author_device: bytes
     written_at: int
     text: str
     attachments: tuple[AttachmentRow, ...]
@@ -102,7 +101,6 @@ class SecurityState:
 @dataclass(frozen=True, slots=True)
 class MemberRow:
     device_id: bytes
-    member_id: bytes
     name: str
     organisation: str
     role: str
@@ -129,7 +127,6 @@ class Colleague:
     name: str
     organisation: str
     role: str
-    devices: int
 
 
 def case_info(items: list[StoredItem]) -> CaseInfo | None:
@@ -166,7 +163,6 @@ def note_row(
         author_name=author.display_name,
         organisation=author.organisation,
         role=author.role,
-        author_device=stored.author,
         written_at=item.written_at,
         text=item.text,
         attachments=attachment_rows(item),
@@ -175,7 +171,7 @@ def note_row(
     )
 
 
-def sending_row(key: str, note: Note, own: DeviceCredential | None, own_device: bytes) -> NoteRow:
+def sending_row(key: str, note: Note, own: DeviceCredential | None) -> NoteRow:
     """A note of this device still in its outbox."""
     return NoteRow(
         key=key,
@@ -183,7 +179,6 @@ def sending_row(key: str, note: Note, own: DeviceCredential | None, own_device: 
         author_name=own.display_name if own else "",
         organisation=own.organisation if own else "",
         role=own.role if own else "",
-        author_device=own_device,
         written_at=note.written_at,
         text=note.text,
         attachments=attachment_rows(note),
@@ -194,15 +189,15 @@ def sending_row(key: str, note: Note, own: DeviceCredential | None, own_device: 
 
 def attachment_rows(note: Note) -> tuple[AttachmentRow, ...]:
     return tuple(
-        AttachmentRow(index, a.name, a.media_type, a.ref.padded_size)
-        for index, a in enumerate(note.attachments)
+        AttachmentRow(index, a.name, a.ref.padded_size) for index, a in enumerate(note.attachments)
     )
 
 
-def gap_notice(case_id: bytes, gap: Gap, now: int) -> Notice:
+def gap_notice(case_id: bytes, gap: Gap) -> Notice:
+    """A gap of the case's log (timeless: it lasts until the messages arrive)."""
     kind = NoticeKind.WITHHELD if gap.kind == GapKind.WITHHELD_TAIL else NoticeKind.GAP
     detail = gap.kind.value if gap.author is None else gap.author.hex()
-    return Notice(kind, case_id, now, detail, gap.first, gap.last)
+    return Notice(kind, case_id, 0, detail, gap.first, gap.last)
 
 
 def event_notice(event: SecurityEvent) -> Notice:
@@ -228,15 +223,16 @@ def revoked_notice(case_id: bytes, issued: IssuedDevice) -> Notice:
     return Notice(NoticeKind.REVOKED_DEVICE, case_id, at, name)
 
 
-def colleagues(devices: list[IssuedDevice], own_member: bytes, now: int) -> list[Colleague]:
-    """Members with at least one usable device, other than oneself, by name."""
+def colleagues(directory: Directory, own_member: bytes, now: int) -> list[Colleague]:
+    """Members with at least one usable device (as the directory judges it when a member is
+    added), other than oneself, by name."""
     usable: dict[bytes, list[DeviceCredential]] = {}
-    for issued in devices:
-        c = issued.credential
-        if issued.revocation is None and c.not_before <= now <= c.not_after:
+    for issued in directory.devices():
+        with contextlib.suppress(DirectoryError):
+            c = directory.device(issued.credential.device_id, now)
             usable.setdefault(c.member_id, []).append(c)
     found = [
-        Colleague(member_id, cs[-1].display_name, cs[-1].organisation, cs[-1].role, len(cs))
+        Colleague(member_id, cs[-1].display_name, cs[-1].organisation, cs[-1].role)
         for member_id, cs in usable.items()
         if member_id != own_member and cs[-1].role != COORDINATOR_ROLE
     ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -52,7 +52,6 @@ from protocol.directory import RevocationReason
 if TYPE_CHECKING:
     from client.desktop.window import DesktopWindow
 
-T = TypeVar("T")
 CLOSE_TIMEOUT = 20.0
 AUTO_REFRESH_MS = 10_000
 """How often the Approvals tab, while shown, asks the relay for new requests."""

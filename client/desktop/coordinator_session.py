@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,42 +29,21 @@ from client.coordinator import (
     Coordinator,
     CoordinatorError,
     InviteRecord,
+    InviteStatus,
     PendingRequest,
     members_in_log,
     open_root,
 )
-from client.directory import IssuedDevice
+from client.directory import DeviceStanding, IssuedDevice, reason_name
 from client.invite_codes import LANGUAGES, InviteFileError, qr_png, words_of
 from client.profile import Profile
 from crypto.keystore import KeystoreParams
-from protocol.directory import COORDINATOR_ROLE, RevocationReason
+from protocol.directory import RevocationReason
 
 T = TypeVar("T")
 
 CREDENTIAL_DAYS = 365
 """How long an enrolled device's credential lasts (the command line's default)."""
-
-
-class DeviceStatus(StrEnum):
-    """A device's standing in the log at the moment it was listed."""
-
-    ACTIVE = "active"
-    NOT_YET_VALID = "not_yet_valid"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-
-
-class InviteStatus(StrEnum):
-    OPEN = "open"
-    USED = "used"
-    EXPIRED = "expired"
-
-
-def reason_name(reason: RevocationReason | int) -> str:
-    """The stable name of a revocation reason (``device-lost``), or its number if unknown."""
-    if isinstance(reason, RevocationReason):
-        return reason.name.lower().replace("_", "-")
-    return str(reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +58,14 @@ class DeviceRow:
     log_index: int
     not_before: int
     not_after: int
-    status: DeviceStatus
+    status: DeviceStanding
     revoked_at: int | None
     revocation_reason: str | None  # reason_name(), None while not revoked
     own: bool  # the coordinator's own device
 
     @property
     def revoked(self) -> bool:
-        return self.status == DeviceStatus.REVOKED
+        return self.status == DeviceStanding.REVOKED
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +81,7 @@ class MemberView:
 
     @property
     def active_devices(self) -> int:
-        return sum(1 for d in self.devices if d.status == DeviceStatus.ACTIVE)
+        return sum(1 for d in self.devices if d.status == DeviceStanding.ACTIVE)
 
     @property
     def revocable(self) -> tuple[DeviceRow, ...]:
@@ -131,7 +109,6 @@ class NewInvite:
     """A just-made invite with its secret: the words and the QR image are the code itself."""
 
     invite: InviteView
-    language: str
     words: tuple[str, ...] = field(repr=False)
     qr_png: bytes = field(repr=False)
 
@@ -172,19 +149,10 @@ class Overview:
     devices: tuple[DeviceRow, ...]
     invites: tuple[InviteView, ...]
     pending: tuple[PendingApproval, ...]
-    read_at: int
 
 
 def _device_row(issued: IssuedDevice, now: int, own_device: bytes) -> DeviceRow:
     credential, revocation = issued.credential, issued.revocation
-    if revocation is not None:
-        status = DeviceStatus.REVOKED
-    elif now > credential.not_after:
-        status = DeviceStatus.EXPIRED
-    elif now < credential.not_before:
-        status = DeviceStatus.NOT_YET_VALID
-    else:
-        status = DeviceStatus.ACTIVE
     return DeviceRow(
         device_id=credential.device_id,
         member_id=credential.member_id,
@@ -194,7 +162,7 @@ def _device_row(issued: IssuedDevice, now: int, own_device: bytes) -> DeviceRow:
         log_index=issued.log_index,
         not_before=credential.not_before,
         not_after=credential.not_after,
-        status=status,
+        status=issued.standing(now),
         revoked_at=revocation.revoked_at if revocation is not None else None,
         revocation_reason=reason_name(revocation.reason) if revocation is not None else None,
         own=credential.device_id == own_device,
@@ -202,12 +170,6 @@ def _device_row(issued: IssuedDevice, now: int, own_device: bytes) -> DeviceRow:
 
 
 def _invite_view(record: InviteRecord, now: int) -> InviteView:
-    if record.device_id:
-        status = InviteStatus.USED
-    elif now > record.expires_at:
-        status = InviteStatus.EXPIRED
-    else:
-        status = InviteStatus.OPEN
     return InviteView(
         invite_id=record.code.invite_id,
         member_id=record.member_id,
@@ -218,7 +180,7 @@ def _invite_view(record: InviteRecord, now: int) -> InviteView:
         expires_at=record.expires_at,
         credential_days=record.credential_days,
         device_id=record.device_id,
-        status=status,
+        status=record.status(now),
     )
 
 
@@ -297,35 +259,17 @@ class CoordinatorSession:
         async def read() -> Overview:
             await self.coordinator.refresh_directory()
             now = self.coordinator.clock()
+            rows = {
+                issued.log_index: _device_row(issued, now, self.device_id)
+                for issued in self.coordinator.directory.devices()
+            }
+            book = self.coordinator.invites()
             return Overview(
-                members=tuple(self._members(now)),
-                devices=tuple(self._devices(now)),
-                invites=tuple(self._invites(now)),
-                pending=tuple(await self._pending(now)),
-                read_at=now,
+                members=tuple(self._members(rows)),
+                devices=tuple(rows.values()),
+                invites=tuple(_invite_view(record, now) for record in book),
+                pending=tuple(await self._pending(now, book)),
             )
-
-        return await self._locked(read)
-
-    async def members(self) -> list[MemberView]:
-        async def read() -> list[MemberView]:
-            await self.coordinator.refresh_directory()
-            return self._members(self.coordinator.clock())
-
-        return await self._locked(read)
-
-    async def devices(self) -> list[DeviceRow]:
-        """Every device ever issued, revoked ones included (with when and why)."""
-
-        async def read() -> list[DeviceRow]:
-            await self.coordinator.refresh_directory()
-            return self._devices(self.coordinator.clock())
-
-        return await self._locked(read)
-
-    async def invites(self) -> list[InviteView]:
-        async def read() -> list[InviteView]:
-            return self._invites(self.coordinator.clock())
 
         return await self._locked(read)
 
@@ -337,27 +281,24 @@ class CoordinatorSession:
 
         return await self._locked(read)
 
-    def _members(self, now: int) -> list[MemberView]:
+    def _members(self, rows: dict[int, DeviceRow]) -> list[MemberView]:
+        """Each member with their device rows (``rows`` by log index)."""
         return [
             MemberView(
                 member_id=record.member_id,
                 display_name=record.display_name,
                 organisation=record.organisation,
                 role=record.role,
-                devices=tuple(_device_row(d, now, self.device_id) for d in record.devices),
+                devices=tuple(rows[d.log_index] for d in record.devices),
                 own=record.member_id == self.member_id,
             )
             for record in members_in_log(self.coordinator.directory)
         ]
 
-    def _devices(self, now: int) -> list[DeviceRow]:
-        return [_device_row(d, now, self.device_id) for d in self.coordinator.directory.devices()]
-
-    def _invites(self, now: int) -> list[InviteView]:
-        return [_invite_view(record, now) for record in self.coordinator.invites()]
-
-    async def _pending(self, now: int) -> list[PendingApproval]:
-        requests: list[PendingRequest] = await self.coordinator.pending_requests()
+    async def _pending(
+        self, now: int, book: list[InviteRecord] | None = None
+    ) -> list[PendingApproval]:
+        requests: list[PendingRequest] = await self.coordinator.pending_requests(book)
         return [
             PendingApproval(
                 invite_id=r.invite_id,
@@ -386,8 +327,6 @@ class CoordinatorSession:
         names = (display_name.strip(), organisation.strip(), role.strip())
         if not all(names):
             raise CoordinatorError("an invite needs a name, an organisation and a role")
-        if names[2] == COORDINATOR_ROLE:
-            raise CoordinatorError("coordinator devices are not enrolled by invite")
 
         async def make() -> NewInvite:
             record = self.coordinator.invite(
@@ -396,7 +335,6 @@ class CoordinatorSession:
             image = await asyncio.to_thread(qr_png, record.code)
             return NewInvite(
                 invite=_invite_view(record, self.coordinator.clock()),
-                language=language,
                 words=words_of(record.code, language),
                 qr_png=image,
             )

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
 
-from client.desktop.coordinator_session import DeviceRow, DeviceStatus, InviteStatus, InviteView
+from client.coordinator import InviteStatus
+from client.desktop.coordinator_session import DeviceRow, InviteView
 from client.desktop.messages import when_text
+from client.directory import DeviceStanding
 
 translate = QCoreApplication.translate  # the name lupdate looks for, with its context
 
@@ -28,24 +30,24 @@ def reason_text(reason: str | None) -> str:
     return texts.get(reason or "", reason or "")
 
 
-def status_word(status: DeviceStatus) -> str:
+def status_word(status: DeviceStanding) -> str:
     return {
-        DeviceStatus.ACTIVE: translate("CoordinatorTexts", "active"),
-        DeviceStatus.NOT_YET_VALID: translate("CoordinatorTexts", "not yet valid"),
-        DeviceStatus.EXPIRED: translate("CoordinatorTexts", "expired"),
-        DeviceStatus.REVOKED: translate("CoordinatorTexts", "revoked"),
+        DeviceStanding.ACTIVE: translate("CoordinatorTexts", "active"),
+        DeviceStanding.NOT_YET_VALID: translate("CoordinatorTexts", "not yet valid"),
+        DeviceStanding.EXPIRED: translate("CoordinatorTexts", "expired"),
+        DeviceStanding.REVOKED: translate("CoordinatorTexts", "revoked"),
     }[status]
 
 
 def device_status_text(row: DeviceRow) -> str:
     """A device's status with its date: until when, since when, and why revoked."""
-    if row.status == DeviceStatus.REVOKED:
+    if row.status == DeviceStanding.REVOKED:
         return translate("CoordinatorTexts", "revoked {0} ({1})").format(
             when_text(row.revoked_at or 0), reason_text(row.revocation_reason)
         )
-    if row.status == DeviceStatus.EXPIRED:
+    if row.status == DeviceStanding.EXPIRED:
         return translate("CoordinatorTexts", "expired {0}").format(when_text(row.not_after))
-    if row.status == DeviceStatus.NOT_YET_VALID:
+    if row.status == DeviceStanding.NOT_YET_VALID:
         return translate("CoordinatorTexts", "not yet valid")
     return translate("CoordinatorTexts", "active until {0}").format(when_text(row.not_after))
 

@@ -92,10 +92,6 @@ class MemberPage(Retranslating, QWidget):
         self.members.compare_requested.connect(self._compare)
         self._set_case_widgets(False)
 
-    def retranslate(self) -> None:
-        """Rows carry translated states and notices: build them again."""
-        self.refresh()
-
     # --- calls into the session -----------------------------------------------------------
 
     @property
@@ -129,7 +125,10 @@ class MemberPage(Retranslating, QWidget):
             if thread.case_id == self.case_id:
                 self.thread_view.show_thread(thread)
                 self._set_case_widgets(not thread.removed)
-                self._call(self.session.mark_read(case_id), lambda _: self._reload_list())
+                self._call(
+                    self.session.mark_read(case_id),
+                    lambda moved: self._reload_list() if moved else None,
+                )
 
         self._call(self.session.thread(case_id), shown)
         self._call(self.session.members(case_id), self._members_shown(case_id))

@@ -29,9 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from client.desktop.case_views import Colleague, MemberRow
+from client.desktop.plain_text import REVOKED_COLOUR, ROW_ROLE
 from client.desktop.retranslating import Retranslating
-
-ROW_ROLE = Qt.ItemDataRole.UserRole
 
 
 class MembersPanel(Retranslating, QWidget):
@@ -86,7 +85,7 @@ class MembersPanel(Retranslating, QWidget):
             item = QListWidgetItem(text)
             item.setData(ROW_ROLE, row)
             if row.revoked:
-                item.setForeground(Qt.GlobalColor.darkRed)
+                item.setForeground(REVOKED_COLOUR)
             self.list.addItem(item)
         self._update_buttons()
 

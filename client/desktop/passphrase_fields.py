@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QProgressBar, QWidget
 
-from client.desktop.passphrase_strength import Weakness, rate_passphrase
+from client.desktop.passphrase_strength import PassphraseRating, Weakness, rate_passphrase
 from client.desktop.retranslating import Retranslating
 
 
 class NewPassphraseFields(Retranslating, QWidget):
     def __init__(self) -> None:
         super().__init__()
+        self._rating: PassphraseRating | None = None  # of the text as typed now
         self.passphrase = QLineEdit()
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase.textChanged.connect(self._rate)
@@ -39,11 +40,11 @@ class NewPassphraseFields(Retranslating, QWidget):
         texts = [self.tr("New passphrase"), self.tr("Strength"), self.tr("Passphrase again")]
         for label, text in zip(self.labels, texts, strict=True):
             label.setText(text)
-        self._rate(self.passphrase.text())
+        self._show_rating()
 
     def problem(self) -> str | None:
         """Why the typed passphrase cannot be taken, or None."""
-        if not rate_passphrase(self.passphrase.text()).acceptable:
+        if self._rating is None or not self._rating.acceptable:
             return self.tr("Choose a stronger passphrase.")
         if self.passphrase.text() != self.repeat.text():
             return self.tr("The two passphrases differ.")
@@ -54,7 +55,12 @@ class NewPassphraseFields(Retranslating, QWidget):
         self.repeat.clear()
 
     def _rate(self, passphrase: str) -> None:
-        rating = rate_passphrase(passphrase) if passphrase else None
+        """Rate each change once (zxcvbn takes up to ~100 ms on a long passphrase)."""
+        self._rating = rate_passphrase(passphrase) if passphrase else None
+        self._show_rating()
+
+    def _show_rating(self) -> None:
+        rating = self._rating
         self.strength.setValue(rating.score if rating else 0)
         if rating is None:
             self.strength_text.setText(self.tr("Use four or more unrelated words."))

@@ -52,7 +52,7 @@ from client.profile import Profile, UnlockedProfile
 from client.push import Backoff, ConnectionState, PushConnection, PushStatus, uniform_unit
 from client.random import SystemRandom
 from client.relay_api import Progress, RelayUnavailableError
-from client.store import LocalStore, OutboxState, new_client_message_id
+from client.store import LocalStore, new_client_message_id
 from crypto.errors import CasecircleError
 from protocol.case_items import Attachment, HistoryPolicy, Note, decode_item, encode_item
 from protocol.directory import DeviceCredential
@@ -268,8 +268,8 @@ class DesktopSession:
         and what the user must be told about it."""
         items = await stored_items(self.store, case_id)
         info = case_info([i.stored for i in items])
-        issued = self._issued()
-        revoked = self._revoked_devices()  # read once: the directory changes under awaits
+        issued = self._issued()  # read once: the directory changes under awaits
+        revoked = {device for device, d in issued.items() if d.revocation is not None}
         notes: list[NoteRow] = []
         for shown in items:
             row = note_row(
@@ -284,8 +284,8 @@ class DesktopSession:
         own = self.own_credential
         for entry in await self.store.pending_outbox(case_id):
             item = decode_item(entry.payload)
-            if isinstance(item, Note) and entry.state != OutboxState.ACKED:
-                notes.append(sending_row(entry.client_message_id, item, own, self.device_id))
+            if isinstance(item, Note):  # pending entries are queued or sent, never acked
+                notes.append(sending_row(entry.client_message_id, item, own))
         state = await case_state(self.store, case_id)
         return CaseThread(
             case_id=case_id,
@@ -304,8 +304,7 @@ class DesktopSession:
         issued: dict[bytes, IssuedDevice],
         revoked: set[bytes],
     ) -> list[Notice]:
-        now = int(time.time())
-        notices = [gap_notice(case_id, gap, now) for gap in state.ledger.gaps(state.readable)]
+        notices = [gap_notice(case_id, gap) for gap in state.ledger.gaps(state.readable)]
         if revoked:  # the group is decoded only when there is a revocation to look for
             concerned = {i.stored.author for i in items} | self._members(state).keys()
             notices.extend(
@@ -339,7 +338,6 @@ class DesktopSession:
         rows = [
             MemberRow(
                 device_id=c.device_id,
-                member_id=c.member_id,
                 name=c.display_name,
                 organisation=c.organisation,
                 role=c.role,
@@ -354,7 +352,7 @@ class DesktopSession:
     async def colleagues(self) -> list[Colleague]:
         """Who can be added to a case: from the replayed log (online only)."""
         member = self._require_member()
-        return colleagues(member.directory.devices(), self.member_id, int(time.time()))
+        return colleagues(member.directory, self.member_id, int(time.time()))
 
     def safety_number(self, case_member: MemberRow) -> tuple[str, bytes]:
         """The 60 digits both colleagues see for this pair of devices, and the payload of
@@ -374,20 +372,25 @@ class DesktopSession:
         return self._desk.drafts.get(case_id.hex(), "")
 
     async def save_draft(self, case_id: bytes, text: str) -> None:
-        """Saved sealed and durably; an empty draft is dropped."""
-        key = case_id.hex()
+        """Saved sealed and durably (unless unchanged); an empty draft is dropped."""
+        key, text = case_id.hex(), text[:MAX_DRAFT_CHARS]
+        if self._desk.drafts.get(key, "") == text:
+            return
         if text:
-            self._desk.drafts[key] = text[:MAX_DRAFT_CHARS]
+            self._desk.drafts[key] = text
         else:
             self._desk.drafts.pop(key, None)
         await self._desk_file.save(self._desk)
 
-    async def mark_read(self, case_id: bytes) -> None:
+    async def mark_read(self, case_id: bytes) -> bool:
+        """Mark the case read up to its last message; whether that moved the mark."""
         seqs = [i.seq for i in await stored_items(self.store, case_id) if i.seq is not None]
         key = case_id.hex()
-        if seqs and max(seqs) > self._desk.read_upto.get(key, 0):
-            self._desk.read_upto[key] = max(seqs)
-            await self._desk_file.save(self._desk)
+        if not seqs or max(seqs) <= self._desk.read_upto.get(key, 0):
+            return False
+        self._desk.read_upto[key] = max(seqs)
+        await self._desk_file.save(self._desk)
+        return True
 
     async def set_key_verified(self, device_id: bytes, verified: bool) -> None:
         """Remember (or forget) that the user compared this device's safety number: bound
@@ -494,10 +497,10 @@ class DesktopSession:
     def _credential_of(self, device_id: bytes) -> DeviceCredential:
         if self.member is None:
             raise OfflineError("the directory is read when online")
-        for issued in self.member.directory.devices():
-            if issued.credential.device_id == device_id:
-                return issued.credential
-        raise OfflineError("this device is not in the directory")
+        issued = self._issued().get(device_id)
+        if issued is None:
+            raise OfflineError("this device is not in the directory")
+        return issued.credential
 
     def _is_verified(self, credential: DeviceCredential) -> bool:
         pinned = self._desk.verified_keys.get(credential.device_id.hex())

@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.cli_session import checked_relay_url
 from client.desktop.messages import error_text
 from client.desktop.passphrase_fields import NewPassphraseFields
 from client.desktop.plain_text import error_label, heading_label
 from client.desktop.qr_image import read_qr_text
 from client.desktop.retranslating import Retranslating
 from client.invite_codes import read_invite
-from client.keystore_payload import check_relay_url
 from crypto.errors import CasecircleError
 from protocol.invites import InviteCode
 
@@ -123,13 +123,8 @@ class EnrolPage(Page):
 
     def _submit(self) -> None:
         """Check locally, then hand over; the page keeps every field as typed on failure."""
-        url = self.relay.text().strip()
         try:
-            check_relay_url(url)
-        except ValueError as exc:
-            self.error.setText(self.tr("The relay address is not valid: {0}").format(exc))
-            return
-        try:
+            url = checked_relay_url(self.relay.text().strip())
             code: InviteCode = read_invite(self.code.toPlainText())
         except CasecircleError as exc:
             self.error.setText(error_text(exc))

@@ -148,6 +148,8 @@ class ThreadView(Retranslating, QWidget):
             self._show_notices(self.current.notices)
 
     def show_thread(self, thread: CaseThread) -> None:
+        if thread == self.current:  # a refresh that changed nothing keeps the cards
+            return
         scrolled_to_end = self._at_end() or self.current is None
         if self.current is None or self.current.case_id != thread.case_id:
             scrolled_to_end = True

@@ -185,8 +185,7 @@ class DesktopWindow(Retranslating, QMainWindow):
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
         self.unlock_page.passphrase.clear()
-        self.enrol_page.passphrase.clear()
-        self.enrol_page.repeat.clear()
+        self.enrol_page.new_passphrase.clear()
 
     def open_passphrase_dialog(self) -> None:
         session = self.session

@@ -102,6 +102,13 @@ def message_frame(group_id: bytes, seq: int, payload: bytes) -> bytes:
     )
 
 
+def recent_frame(group_id: bytes, message: RecentMessage) -> bytes:
+    """The push frame of a recent message, made by the first socket that sends it."""
+    if message.frame is None:
+        message.frame = message_frame(group_id, message.seq, message.payload)
+    return message.frame
+
+
 class PushSession:
     """One socket's cursors and the task that pushes to it."""
 
@@ -183,9 +190,7 @@ class PushSession:
             return True  # not subscribed: the task would push nothing
         if cursor + 1 != message.seq or self._channel.device_id not in message.readers:
             return False
-        frame = message.frame
-        if frame is None:
-            frame = message.frame = message_frame(group_id, message.seq, message.payload)
+        frame = recent_frame(group_id, message)
         transport = self._writable(len(frame))
         if transport is None:
             return False
@@ -236,9 +241,7 @@ class PushSession:
             recent = self._recent.get(group_id, self.cursors[group_id] + 1)
             if recent is None or device_id not in recent.readers:
                 break
-            if recent.frame is None:
-                recent.frame = message_frame(group_id, recent.seq, recent.payload)
-            await self._send_frame(recent.frame)
+            await self._send_frame(recent_frame(group_id, recent))
             self.cursors[group_id] = recent.seq
             pushed = True
         return pushed and self.cursors.get(group_id) == self._recent.latest(group_id)

@@ -51,7 +51,6 @@ class PushReceiver(asyncio.Protocol):
         self._upgraded = False
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.frames: list[tuple[float, bytes]] = []  # (arrival, text frame data)
-        self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -59,7 +58,6 @@ class PushReceiver(asyncio.Protocol):
         transport.write(self._request)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
         if not self.opened.done():
             self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
 
@@ -90,7 +88,6 @@ class PushReceiver(asyncio.Protocol):
                 self._write(masked_frame(_PONG, payload))
             elif opcode == _CLOSE:
                 self._write(masked_frame(_CLOSE, payload[:2]))
-                self.closed = True
 
     def _upgrade(self) -> bool:
         """Take the handshake's answer off the buffer; whether it is complete."""
@@ -106,7 +103,7 @@ class PushReceiver(asyncio.Protocol):
         }
         if lines[0].split(b" ")[1] != b"101" or headers.get(b"sec-websocket-accept") != accept:
             self.opened.set_exception(ConnectionError(f"not upgraded: {lines[0]!r}"))
-            self._close()
+            self.release()
             return False
         self._upgraded = True
         self._write(masked_frame(_TEXT, self._subscribe))
@@ -117,12 +114,9 @@ class PushReceiver(asyncio.Protocol):
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(frame)
 
-    def _close(self) -> None:
+    def release(self) -> None:
         if self._transport is not None:
             self._transport.close()
-
-    def release(self) -> None:
-        self._close()
 
 
 async def open_receiver(host: str, port: int, token: str, subscribe: bytes) -> PushReceiver:

@@ -57,7 +57,7 @@ class HoldJob:
 @dataclass
 class HoldStats:
     opened: int = 0
-    receipts: list[tuple[int, int, float]] = field(default_factory=list)  # token, seq, time
+    receipts: list[tuple[int, int, float]] = field(default_factory=list)  # socket, seq, time
 
 
 def _send_worker(job: SendJob, start: Any, results: Any) -> None:

@@ -111,6 +111,7 @@ def test_publish_keeps_a_message_only_while_a_socket_may_push_it() -> None:
     assert hub.recent.latest(b"g") is None
     assert hub.recent.size_bytes == 0
     hub.recent.discard(b"unknown")
+    assert hub.recent.size_bytes == 0 and hub.recent.latest(b"unknown") is None
 
 
 @pytest.mark.asyncio

@@ -4,12 +4,12 @@
 <context>
     <name>AddColleagueDialog</name>
     <message>
-        <location filename="../members_panel.py" line="141"/>
+        <location filename="../members_panel.py" line="140"/>
         <source>Add a colleague</source>
         <translation>Přidat kolegu</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="143"/>
+        <location filename="../members_panel.py" line="142"/>
         <source>Their devices are checked against the directory before anything is sent.</source>
         <translation>Před odesláním čehokoli se zařízení vybrané osoby ověří v adresáři.</translation>
     </message>
@@ -88,238 +88,238 @@
 <context>
     <name>AuditorPage</name>
     <message>
-        <location filename="../auditor_page.py" line="258"/>
+        <location filename="../auditor_page.py" line="253"/>
         <source>Audit a relay</source>
         <translation>Audit serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="261"/>
+        <location filename="../auditor_page.py" line="256"/>
         <source>Checks from outside that the relay stores only ciphertext and an honest transparency log. Give the relay&apos;s data directory (best with the relay stopped) or an audit export; nothing there is changed.</source>
         <translation>Zvenčí ověří, že server ukládá pouze zašifrovaná data a vede poctivý transparentní log. Zadejte datový adresář serveru (nejlépe při zastaveném serveru) nebo auditní export; nic v nich se nezmění.</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="267"/>
+        <location filename="../auditor_page.py" line="262"/>
         <source>Relay data or export</source>
         <translation>Data serveru nebo export</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="268"/>
+        <location filename="../auditor_page.py" line="263"/>
         <source>Platform root key</source>
         <translation>Kořenový klíč platformy</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="269"/>
+        <location filename="../auditor_page.py" line="264"/>
         <source>Relay key</source>
         <translation>Klíč serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="270"/>
+        <location filename="../auditor_page.py" line="265"/>
         <source>Tree heads files</source>
         <translation>Soubory hlav stromu</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="271"/>
-        <location filename="../auditor_page.py" line="324"/>
+        <location filename="../auditor_page.py" line="266"/>
+        <location filename="../auditor_page.py" line="319"/>
         <source>Canary markers</source>
         <translation>Kontrolní značky (canary)</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="272"/>
+        <location filename="../auditor_page.py" line="267"/>
         <source>Relay log files</source>
         <translation>Soubory logů serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="276"/>
+        <location filename="../auditor_page.py" line="271"/>
         <source>A folder holding {0}</source>
         <translation>Složka obsahující {0}</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="277"/>
+        <location filename="../auditor_page.py" line="272"/>
         <source>Folder…</source>
         <translation>Složka…</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="278"/>
+        <location filename="../auditor_page.py" line="273"/>
         <source>Database file…</source>
         <translation>Soubor databáze…</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="280"/>
+        <location filename="../auditor_page.py" line="275"/>
         <source>64 hex digits; optional when tree heads files are given</source>
         <translation>64 šestnáctkových číslic; nepovinné, pokud jsou zadány soubory hlav stromu</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="283"/>
+        <location filename="../auditor_page.py" line="278"/>
         <source>64 hex digits; optional, taken from the data when left empty</source>
         <translation>64 šestnáctkových číslic; nepovinné, nevyplněný klíč se převezme z dat</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="285"/>
+        <location filename="../auditor_page.py" line="280"/>
         <source>Optional: without markers the canary is skipped</source>
         <translation>Nepovinné: bez značek se kontrola canary přeskočí</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="286"/>
+        <location filename="../auditor_page.py" line="281"/>
         <source>Choose…</source>
         <translation>Vybrat…</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="288"/>
+        <location filename="../auditor_page.py" line="283"/>
         <source>Add…</source>
         <translation>Přidat…</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="289"/>
+        <location filename="../auditor_page.py" line="284"/>
         <source>Remove</source>
         <translation>Odebrat</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="290"/>
+        <location filename="../auditor_page.py" line="285"/>
         <source>Back</source>
         <translation>Zpět</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="291"/>
+        <location filename="../auditor_page.py" line="286"/>
         <source>Run the audit</source>
         <translation>Spustit audit</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="292"/>
+        <location filename="../auditor_page.py" line="287"/>
         <source>Save HTML report…</source>
         <translation>Uložit zprávu v HTML…</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="293"/>
+        <location filename="../auditor_page.py" line="288"/>
         <source>Check</source>
         <translation>Kontrola</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="293"/>
+        <location filename="../auditor_page.py" line="288"/>
         <source>Result</source>
         <translation>Výsledek</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="293"/>
+        <location filename="../auditor_page.py" line="288"/>
         <source>Details</source>
         <translation>Podrobnosti</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="299"/>
+        <location filename="../auditor_page.py" line="294"/>
         <source>Relay data directory or export</source>
         <translation>Datový adresář serveru nebo export</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="306"/>
+        <location filename="../auditor_page.py" line="301"/>
         <source>The relay&apos;s database</source>
         <translation>Databáze serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="308"/>
+        <location filename="../auditor_page.py" line="303"/>
         <source>Relay database ({0})</source>
         <translation>Databáze serveru ({0})</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="315"/>
+        <location filename="../auditor_page.py" line="310"/>
         <source>Tree heads exported by clients</source>
         <translation>Hlavy stromu exportované klienty</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="315"/>
+        <location filename="../auditor_page.py" line="310"/>
         <source>JSON files (*.json)</source>
         <translation>Soubory JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="320"/>
+        <location filename="../auditor_page.py" line="315"/>
         <source>The relay&apos;s log files</source>
         <translation>Soubory logů serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="353"/>
+        <location filename="../auditor_page.py" line="348"/>
         <source>Choose the relay&apos;s data directory or an audit export.</source>
         <translation>Zvolte datový adresář serveru nebo auditní export.</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="358"/>
+        <location filename="../auditor_page.py" line="353"/>
         <source>A key is 64 hex digits.</source>
         <translation>Klíč musí mít 64 šestnáctkových číslic.</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="379"/>
+        <location filename="../auditor_page.py" line="374"/>
         <source>The audit could not run: {0}</source>
         <translation>Audit nebylo možné provést: {0}</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="392"/>
+        <location filename="../auditor_page.py" line="387"/>
         <source>PASS</source>
         <translation>VYHOVUJE</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="393"/>
+        <location filename="../auditor_page.py" line="388"/>
         <source>FAIL</source>
         <translation>NEVYHOVUJE</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="394"/>
+        <location filename="../auditor_page.py" line="389"/>
         <source>SKIPPED</source>
         <translation>PŘESKOČENO</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="406"/>
+        <location filename="../auditor_page.py" line="401"/>
         <source>Verdict: {0}</source>
         <translation>Celkový výsledek: {0}</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="409"/>
+        <location filename="../auditor_page.py" line="404"/>
         <source>an audit export</source>
         <translation>auditní export</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="409"/>
+        <location filename="../auditor_page.py" line="404"/>
         <source>a relay data directory</source>
         <translation>datový adresář serveru</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="411"/>
+        <location filename="../auditor_page.py" line="406"/>
         <source>not given</source>
         <translation>nezadán</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="412"/>
+        <location filename="../auditor_page.py" line="407"/>
         <source>unknown</source>
         <translation>neznámý</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="414"/>
+        <location filename="../auditor_page.py" line="409"/>
         <source>Audited {0} ({1}). Platform root key: {2}. Relay key: {3}.</source>
         <translation>Auditováno: {0} ({1}). Kořenový klíč platformy: {2}. Klíč serveru: {3}.</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="445"/>
+        <location filename="../auditor_page.py" line="440"/>
         <source>Proves</source>
         <translation>Prokazuje</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="446"/>
+        <location filename="../auditor_page.py" line="441"/>
         <source>Cannot prove</source>
         <translation>Nemůže prokázat</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="448"/>
+        <location filename="../auditor_page.py" line="443"/>
         <source>Fact</source>
         <translation>Údaj</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="450"/>
+        <location filename="../auditor_page.py" line="445"/>
         <source>Failure</source>
         <translation>Selhání</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="450"/>
+        <location filename="../auditor_page.py" line="445"/>
         <source>Note</source>
         <translation>Poznámka</translation>
     </message>
     <message numerus="yes">
-        <location filename="../auditor_page.py" line="453"/>
+        <location filename="../auditor_page.py" line="448"/>
         <source>%n further finding(s) not listed.</source>
         <translation>
             <numerusform>%n další zjištění není uvedeno.</numerusform>
@@ -328,27 +328,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="454"/>
+        <location filename="../auditor_page.py" line="449"/>
         <source>More</source>
         <translation>Další</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="477"/>
+        <location filename="../auditor_page.py" line="472"/>
         <source>Save the audit report</source>
         <translation>Uložit zprávu z auditu</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="477"/>
+        <location filename="../auditor_page.py" line="472"/>
         <source>HTML (*.html)</source>
         <translation>HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="488"/>
+        <location filename="../auditor_page.py" line="483"/>
         <source>Report saved to {0}.</source>
         <translation>Zpráva byla uložena do {0}.</translation>
     </message>
     <message>
-        <location filename="../auditor_page.py" line="491"/>
+        <location filename="../auditor_page.py" line="486"/>
         <source>The report could not be saved: {0}</source>
         <translation>Zprávu nebylo možné uložit: {0}</translation>
     </message>
@@ -396,32 +396,32 @@
 <context>
     <name>CompareKeysDialog</name>
     <message>
-        <location filename="../members_panel.py" line="203"/>
+        <location filename="../members_panel.py" line="202"/>
         <source>Their code</source>
         <translation>Kód kolegy</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="203"/>
+        <location filename="../members_panel.py" line="202"/>
         <source>Images (*.png *.jpg *.jpeg)</source>
         <translation>Obrázky (*.png *.jpg *.jpeg)</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="217"/>
+        <location filename="../members_panel.py" line="216"/>
         <source>Compare keys with {0}</source>
         <translation>Porovnání klíčů – {0}</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="220"/>
+        <location filename="../members_panel.py" line="219"/>
         <source>Compare these numbers with {0}, in person or on a call you trust (or scan each other&apos;s code). If they are the same on both devices, no one is in between.</source>
         <translation>Porovnejte toto bezpečnostní číslo s číslem, které vidí {0} – osobně nebo během hovoru, kterému důvěřujete (případně si navzájem naskenujte kód). Pokud je na obou zařízeních stejné, nikdo se mezi vás nevložil.</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="225"/>
+        <location filename="../members_panel.py" line="224"/>
         <source>The numbers are the same: mark this device as verified</source>
         <translation>Bezpečnostní čísla se shodují: označit toto zařízení jako ověřené</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="226"/>
+        <location filename="../members_panel.py" line="225"/>
         <source>Check their code from an image…</source>
         <translation>Ověřit kód kolegy z obrázku…</translation>
     </message>
@@ -549,42 +549,42 @@
 <context>
     <name>CoordinatorPage</name>
     <message>
-        <location filename="../coordinator_page.py" line="130"/>
+        <location filename="../coordinator_page.py" line="129"/>
         <source>Coordinator</source>
         <translation>Koordinátor</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="131"/>
+        <location filename="../coordinator_page.py" line="130"/>
         <source>Refresh</source>
         <translation>Obnovit</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="132"/>
+        <location filename="../coordinator_page.py" line="131"/>
         <source>Members &amp;&amp; devices</source>
         <translation>Členové &amp;&amp; zařízení</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="133"/>
+        <location filename="../coordinator_page.py" line="132"/>
         <source>Invites</source>
         <translation>Pozvánky</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="134"/>
+        <location filename="../coordinator_page.py" line="133"/>
         <source>Approvals</source>
         <translation>Schvalování</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="135"/>
+        <location filename="../coordinator_page.py" line="134"/>
         <source>All devices ever issued</source>
         <translation>Všechna vydaná zařízení</translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="193"/>
+        <location filename="../coordinator_page.py" line="192"/>
         <source>Device {0} revoked (log entry {1}); its removal was proposed.</source>
         <translation>Zařízení {0} bylo zneplatněno (položka logu {1}); jeho odebrání bylo navrženo.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../coordinator_page.py" line="204"/>
+        <location filename="../coordinator_page.py" line="203"/>
         <source>%n device(s) revoked.</source>
         <translation>
             <numerusform>Bylo zneplatněno %n zařízení.</numerusform>
@@ -593,7 +593,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../coordinator_page.py" line="212"/>
+        <location filename="../coordinator_page.py" line="211"/>
         <source>%n removal proposal(s) sent.</source>
         <translation>
             <numerusform>Byl odeslán %n návrh na odebrání.</numerusform>
@@ -602,7 +602,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../coordinator_page.py" line="248"/>
+        <location filename="../coordinator_page.py" line="247"/>
         <source>QR image saved to {0}: it is as secret as the words.</source>
         <translation>Obrázek s QR kódem byl uložen do {0}: je stejně tajný jako slova.</translation>
     </message>
@@ -710,33 +710,33 @@
         <translation>Znovu připojit</translation>
     </message>
     <message>
-        <location filename="../window.py" line="201"/>
+        <location filename="../window.py" line="200"/>
         <source>The passphrase was changed.</source>
         <translation>Heslová fráze byla změněna.</translation>
     </message>
     <message>
-        <location filename="../window.py" line="217"/>
-        <location filename="../window.py" line="221"/>
+        <location filename="../window.py" line="216"/>
+        <location filename="../window.py" line="220"/>
         <source>Connecting…</source>
         <translation>Připojování…</translation>
     </message>
     <message>
-        <location filename="../window.py" line="220"/>
+        <location filename="../window.py" line="219"/>
         <source>Not connected</source>
         <translation>Nepřipojeno</translation>
     </message>
     <message>
-        <location filename="../window.py" line="222"/>
+        <location filename="../window.py" line="221"/>
         <source>Online</source>
         <translation>Připojeno</translation>
     </message>
     <message>
-        <location filename="../window.py" line="223"/>
+        <location filename="../window.py" line="222"/>
         <source>Disconnected</source>
         <translation>Odpojeno</translation>
     </message>
     <message>
-        <location filename="../window.py" line="227"/>
+        <location filename="../window.py" line="226"/>
         <source>Offline: working from this device; next try in {0} s</source>
         <translation>Offline: pracujete s daty v tomto zařízení; další pokus za {0} s</translation>
     </message>
@@ -850,11 +850,6 @@
         <location filename="../start_pages.py" line="112"/>
         <source>Images (*.png *.jpg *.jpeg)</source>
         <translation>Obrázky (*.png *.jpg *.jpeg)</translation>
-    </message>
-    <message>
-        <location filename="../start_pages.py" line="130"/>
-        <source>The relay address is not valid: {0}</source>
-        <translation>Adresa serveru není platná: {0}</translation>
     </message>
 </context>
 <context>
@@ -1001,22 +996,22 @@
 <context>
     <name>MemberPage</name>
     <message>
-        <location filename="../member_page.py" line="182"/>
+        <location filename="../member_page.py" line="179"/>
         <source>Save the file in</source>
         <translation>Uložit soubor do složky</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="195"/>
+        <location filename="../member_page.py" line="192"/>
         <source>Saved {0}</source>
         <translation>Uloženo: {0}</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="243"/>
+        <location filename="../member_page.py" line="235"/>
         <source>Adding {0}…</source>
         <translation>Přidávání: {0}…</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="279"/>
+        <location filename="../member_page.py" line="271"/>
         <source>The codes match: the keys are the same on both devices.</source>
         <translation>Kódy se shodují: klíče jsou na obou zařízeních stejné.</translation>
     </message>
@@ -1024,37 +1019,37 @@
 <context>
     <name>MembersPanel</name>
     <message>
-        <location filename="../members_panel.py" line="66"/>
+        <location filename="../members_panel.py" line="65"/>
         <source>Members</source>
         <translation>Členové</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="67"/>
+        <location filename="../members_panel.py" line="66"/>
         <source>Add colleague…</source>
         <translation>Přidat kolegu…</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="68"/>
+        <location filename="../members_panel.py" line="67"/>
         <source>Remove from case</source>
         <translation>Odebrat z případu</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="69"/>
+        <location filename="../members_panel.py" line="68"/>
         <source>Compare keys…</source>
         <translation>Porovnat klíče…</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="78"/>
+        <location filename="../members_panel.py" line="77"/>
         <source>this device</source>
         <translation>toto zařízení</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="80"/>
+        <location filename="../members_panel.py" line="79"/>
         <source>✔ key compared</source>
         <translation>✔ klíč porovnán</translation>
     </message>
     <message>
-        <location filename="../members_panel.py" line="82"/>
+        <location filename="../members_panel.py" line="81"/>
         <source>⚠ revoked</source>
         <translation>⚠ zneplatněné</translation>
     </message>
@@ -1301,42 +1296,42 @@
 <context>
     <name>NewCaseDialog</name>
     <message>
-        <location filename="../member_page.py" line="328"/>
+        <location filename="../member_page.py" line="320"/>
         <source>New case</source>
         <translation>Nový případ</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="329"/>
+        <location filename="../member_page.py" line="321"/>
         <source>Colleagues added later read the whole case</source>
         <translation>Později přidaní kolegové uvidí celý případ</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="330"/>
+        <location filename="../member_page.py" line="322"/>
         <source>Colleagues added later read from then on</source>
         <translation>Později přidaní kolegové uvidí jen záznamy od svého přidání</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="332"/>
+        <location filename="../member_page.py" line="324"/>
         <source>Use a pseudonym, not the person&apos;s name: the list shows it on screen.</source>
         <translation>Použijte pseudonym, nikoli jméno osoby: seznam případů jej zobrazuje na obrazovce.</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="335"/>
+        <location filename="../member_page.py" line="327"/>
         <source>Pseudonym</source>
         <translation>Pseudonym</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="335"/>
+        <location filename="../member_page.py" line="327"/>
         <source>Title</source>
         <translation>Název</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="335"/>
+        <location filename="../member_page.py" line="327"/>
         <source>History</source>
         <translation>Historie</translation>
     </message>
     <message>
-        <location filename="../member_page.py" line="342"/>
+        <location filename="../member_page.py" line="334"/>
         <source>Both a pseudonym and a title are needed.</source>
         <translation>Vyplňte pseudonym i název.</translation>
     </message>
@@ -1344,97 +1339,97 @@
 <context>
     <name>NewPassphraseFields</name>
     <message>
-        <location filename="../passphrase_fields.py" line="39"/>
+        <location filename="../passphrase_fields.py" line="40"/>
         <source>New passphrase</source>
         <translation>Nová heslová fráze</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="39"/>
+        <location filename="../passphrase_fields.py" line="40"/>
         <source>Strength</source>
         <translation>Síla</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="39"/>
+        <location filename="../passphrase_fields.py" line="40"/>
         <source>Passphrase again</source>
         <translation>Heslová fráze znovu</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="47"/>
+        <location filename="../passphrase_fields.py" line="48"/>
         <source>Choose a stronger passphrase.</source>
         <translation>Zvolte silnější heslovou frázi.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="49"/>
+        <location filename="../passphrase_fields.py" line="50"/>
         <source>The two passphrases differ.</source>
         <translation>Heslové fráze se neshodují.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="60"/>
+        <location filename="../passphrase_fields.py" line="66"/>
         <source>Use four or more unrelated words.</source>
         <translation>Použijte alespoň čtyři navzájem nesouvisející slova.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="62"/>
+        <location filename="../passphrase_fields.py" line="68"/>
         <source>Strong enough.</source>
         <translation>Dostatečně silná.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="65"/>
+        <location filename="../passphrase_fields.py" line="71"/>
         <source>Too weak.</source>
         <translation>Příliš slabá.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="69"/>
+        <location filename="../passphrase_fields.py" line="75"/>
         <source>It is short.</source>
         <translation>Je krátká.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="70"/>
+        <location filename="../passphrase_fields.py" line="76"/>
         <source>It is a common password.</source>
         <translation>Jde o běžné heslo.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="71"/>
+        <location filename="../passphrase_fields.py" line="77"/>
         <source>It contains your name or organisation.</source>
         <translation>Obsahuje vaše jméno nebo název organizace.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="72"/>
+        <location filename="../passphrase_fields.py" line="78"/>
         <source>It contains a common name.</source>
         <translation>Obsahuje běžné jméno.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="73"/>
+        <location filename="../passphrase_fields.py" line="79"/>
         <source>It is built from common words alone.</source>
         <translation>Skládá se jen z běžných slov.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="75"/>
+        <location filename="../passphrase_fields.py" line="81"/>
         <source>Replacing letters by digits does not help.</source>
         <translation>Nahrazení písmen číslicemi nepomůže.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="77"/>
+        <location filename="../passphrase_fields.py" line="83"/>
         <source>A word written backwards is easy to guess.</source>
         <translation>Slovo napsané pozpátku se snadno uhodne.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="78"/>
+        <location filename="../passphrase_fields.py" line="84"/>
         <source>It follows the keyboard.</source>
         <translation>Kopíruje rozložení klávesnice.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="79"/>
+        <location filename="../passphrase_fields.py" line="85"/>
         <source>It repeats itself.</source>
         <translation>Opakuje se.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="80"/>
+        <location filename="../passphrase_fields.py" line="86"/>
         <source>It contains a sequence.</source>
         <translation>Obsahuje řadu po sobě jdoucích znaků.</translation>
     </message>
     <message>
-        <location filename="../passphrase_fields.py" line="81"/>
+        <location filename="../passphrase_fields.py" line="87"/>
         <source>It contains a date or year.</source>
         <translation>Obsahuje datum nebo rok.</translation>
     </message>
@@ -1490,27 +1485,27 @@
 <context>
     <name>UnlockPage</name>
     <message>
-        <location filename="../start_pages.py" line="227"/>
+        <location filename="../start_pages.py" line="222"/>
         <source>Unlock casecircle</source>
         <translation>Odemknout casecircle</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="228"/>
+        <location filename="../start_pages.py" line="223"/>
         <source>Profile: {0}</source>
         <translation>Profil: {0}</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="229"/>
+        <location filename="../start_pages.py" line="224"/>
         <source>Passphrase</source>
         <translation>Heslová fráze</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="230"/>
+        <location filename="../start_pages.py" line="225"/>
         <source>Unlock</source>
         <translation>Odemknout</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="231"/>
+        <location filename="../start_pages.py" line="226"/>
         <source>Audit a relay export instead…</source>
         <translation>Místo toho auditovat export serveru…</translation>
     </message>
@@ -1518,17 +1513,17 @@
 <context>
     <name>WaitingPage</name>
     <message>
-        <location filename="../start_pages.py" line="177"/>
+        <location filename="../start_pages.py" line="172"/>
         <source>Waiting for approval</source>
         <translation>Čeká se na schválení</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="180"/>
+        <location filename="../start_pages.py" line="175"/>
         <source>The request of this device was sent. Your coordinator now approves it; this can take a while, and this window may stay open. Invite id: {0}</source>
         <translation>Žádost tohoto zařízení byla odeslána. Nyní ji musí schválit váš koordinátor; může to chvíli trvat a toto okno může zůstat otevřené. ID pozvánky: {0}</translation>
     </message>
     <message>
-        <location filename="../start_pages.py" line="184"/>
+        <location filename="../start_pages.py" line="179"/>
         <source>Cancel</source>
         <translation>Zrušit</translation>
     </message>

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from client.desktop.coordinator_dialogs import ConfirmRevokeDialog
 from client.desktop.coordinator_page import CoordinatorPage
-from client.desktop.coordinator_session import DeviceStatus
 from client.desktop.qr_image import read_qr_text
 from client.desktop.window import DesktopWindow
+from client.directory import DeviceStanding
 from client.enrolment import accept_invite
 from client.invite_codes import read_invite
 from client.profile import UnlockedProfile
@@ -178,7 +178,7 @@ def test_invite_approve_and_revoke_through_the_page(
     nurse = next(m for m in page.overview.members if not m.own)
     assert (nurse.display_name, nurse.organisation, nurse.role) == NURSE
     assert [d.device_id for d in nurse.devices] == [device_id]
-    assert nurse.devices[0].status == DeviceStatus.ACTIVE
+    assert nurse.devices[0].status == DeviceStanding.ACTIVE
     assert page.members_tab.select_device(device_id)
     device_item = page.members_tab.members_tree.currentItem()
     assert device_item is not None and device_item.text(3).startswith("active until")
@@ -284,6 +284,8 @@ def test_revoking_a_member_revokes_every_device(
     )
     _wait_idle(qtbot, page)
     assert _devices_row(page, unlocked.identity.device_id)[9] == "member left"
-    qtbot.mouseClick(page.members_tab.propose_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(page.status, timeout=TIMEOUT_MS) as proposed:
+        qtbot.mouseClick(page.members_tab.propose_button, Qt.MouseButton.LeftButton)
     _wait_idle(qtbot, page)
     assert page.error.text() == ""
+    assert proposed.args == ["0 removal proposal(s) sent."]  # what the click reported

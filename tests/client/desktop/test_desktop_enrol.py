@@ -88,7 +88,7 @@ def test_the_invite_is_read_from_its_qr_image_and_weak_passphrases_are_refused(
     not_an_image = tmp_path / "words.png"
     not_an_image.write_text("no image")
     window.enrol_page.load_qr_image(not_an_image)
-    assert window.enrol_page.error.text()
+    assert window.enrol_page.error.text() == "No QR code could be read from this image."
 
 
 def test_unlock_refuses_a_wrong_passphrase_and_opens_with_the_right_one(
@@ -160,7 +160,9 @@ def test_the_passphrase_is_changed_from_the_profile_menu(qtbot, platform, open_w
     again = open_window(profile)
     again.unlock_page.passphrase.setText(PASSPHRASE)
     qtbot.mouseClick(again.unlock_page.unlock, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: again.unlock_page.error.text() != "", timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: again.unlock_page.error.text() == "Wrong passphrase.", timeout=TIMEOUT_MS
+    )
     again.unlock_page.passphrase.setText(NEW_PASSPHRASE)
     qtbot.mouseClick(again.unlock_page.unlock, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: again.member_page is not None, timeout=TIMEOUT_MS)

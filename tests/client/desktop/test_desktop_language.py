@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, QSettings
 
 from client.desktop.i18n import SETTINGS_KEY, LanguageSwitch, system_language
-from tests.client.desktop.test_desktop_cases import open_new_case, unlock
+from tests.client.desktop.test_desktop_cases import open_new_case, send, signed_card, unlock
 
 
 def test_switching_language_retranslates_the_open_window(
@@ -23,15 +23,16 @@ def test_switching_language_retranslates_the_open_window(
     assert page.composer.send.text() == "Odeslat"
     open_new_case(qtbot, page)
     assert window.connection.text() == "Připojeno"
-    assert page.thread_view.current is not None
-    cards = page.thread_view.cards
+    send(qtbot, page, "Poznámka.")
+    card = signed_card(page, "Poznámka.")
+    assert card is not None and card.state.text() == "podpis ověřen"
     window.switch_language("en")
     qtbot.waitUntil(lambda: page.composer.send.text() == "Send")
     assert window.connection.text() == "Online"
-    assert all(card.state.text() != "podpis ověřen" for card in cards)
+    assert card.state.text() == "signature verified"
     assert settings.value(SETTINGS_KEY) == "en"
     window.switch_language("cs")
-    qtbot.waitUntil(lambda: page.case_list.heading.text() != "Cases")
+    qtbot.waitUntil(lambda: page.case_list.heading.text() == "Případy")
     assert LanguageSwitch(settings).start() == "cs"
 
 

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from server.handlers.ws import PushSession, frame_data, text_frame
-from server.hub import CLOSE_SLOW_CONSUMER, DeliveryHub
+from server.hub import CLOSE_SLOW_CONSUMER, DeliveryHub, PushChannel
 from server.keys import HUB
 from tests.protocol.mls.group_devices import NOW
 from tests.server.handlers.test_groups import GROUP, group_of
@@ -66,16 +66,19 @@ async def test_pushes_in_order_and_resumes_without_loss(relay: Relay) -> None:
 async def test_frames_of_every_length_encoding_reach_a_client(relay: Relay) -> None:
     alice, bob = await group_of(relay, "alice", "bob")
     assert alice.mls.group is not None
-    notes = [b"x" * 300, b"y" * 70_000, b"z"]  # frame lengths of 16, 64 and 16 bits
+    # Frame lengths of 16, 64 and 16 bits. The idle socket is written the short frames from
+    # the send; the long one passes the buffer's low-water mark and goes through aiohttp.
+    notes = [b"first", b"x" * 300, b"y" * 70_000, b"z"]
     messages = [alice.mls.group.protect(note, alice.mls.rng) for note in notes]
     async with connect(relay, bob) as ws:
         await ws.send_json({"type": "subscribe", "groups": {GROUP.hex(): 1}})
-        await asyncio.sleep(0.05)  # subscribed and idle: each push is written from the send
-        for message in messages:
+        assert (await alice.send(GROUP, messages[0]))[0] == 201
+        await frames(ws, 1)  # subscribed, and idle again
+        for message in messages[1:]:
             assert (await alice.send(GROUP, message))[0] == 201
         pushed = await frames(ws, 3)
-    assert [f["seq"] for f in pushed] == [2, 3, 4]
-    assert [base64.b64decode(f["message"]) for f in pushed] == messages
+    assert [f["seq"] for f in pushed] == [3, 4, 5]
+    assert [base64.b64decode(f["message"]) for f in pushed] == messages[1:]
 
 
 async def test_a_message_sent_while_no_socket_listens_is_pushed_on_resume(relay: Relay) -> None:
@@ -86,11 +89,13 @@ async def test_a_message_sent_while_no_socket_listens_is_pushed_on_resume(relay:
         await ws.send_json({"type": "subscribe", "groups": {GROUP.hex(): 1}})
         for note in notes[:2]:
             assert (await alice.send(GROUP, note))[0] == 201
-        assert [f["seq"] for f in await frames(ws, 2)] == [2, 3]  # kept in memory for bob
+        assert [f["seq"] for f in await frames(ws, 2)] == [2, 3]
+        assert relay.app[HUB].recent.latest(GROUP) == 3  # kept in memory for bob
     async with asyncio.timeout(5):
         while relay.app[HUB].socket_count:
             await asyncio.sleep(0.01)
-    assert (await alice.send(GROUP, notes[2]))[0] == 201  # nobody listens: not kept
+    assert (await alice.send(GROUP, notes[2]))[0] == 201
+    assert relay.app[HUB].recent.latest(GROUP) is None  # nobody listens: not kept
     async with connect(relay, bob) as ws:
         await ws.send_json({"type": "subscribe", "groups": {GROUP.hex(): 2}})
         resumed = await frames(ws, 2)
@@ -242,7 +247,8 @@ def push_session(
     *,
     paused: bool = False,
     hub: DeliveryHub | None = None,
-) -> Any:
+) -> tuple[Any, PushChannel]:
+    """A session of one device subscribed to GROUP, and its channel."""
     hub = hub or DeliveryHub(max_sockets=4, max_per_device=1, queue_length=4)
     channel = hub.register(b"device")
     hub.recent.add(GROUP, 1, payload, [b"device"])
@@ -257,7 +263,7 @@ def push_session(
         protocol=FakeProtocol(writing_paused=paused),
     )
     session.subscribe({GROUP: 0}, None)
-    return session
+    return session, channel
 
 
 SEND_TIMEOUT = 0.25
@@ -282,7 +288,7 @@ async def test_a_push_the_buffer_takes_is_written_without_a_timer(
 ) -> None:
     armed = await count_timers(monkeypatch)
     transport = FakeTransport(buffered=0)
-    session = push_session(FakeSocket(stalled=False), transport, b"m" * 1000)
+    session, _ = push_session(FakeSocket(stalled=False), transport, b"m" * 1000)
     runner = asyncio.create_task(session.run())
     async with asyncio.timeout(2):
         while not transport.written:
@@ -305,7 +311,7 @@ async def test_a_push_that_may_wait_is_timed_and_a_stalled_reader_is_dropped(
 ) -> None:
     armed = await count_timers(monkeypatch)
     socket = FakeSocket(stalled=True)
-    session = push_session(socket, FakeTransport(buffered), b"m" * payload_size, paused=paused)
+    session, _ = push_session(socket, FakeTransport(buffered), b"m" * payload_size, paused=paused)
     async with asyncio.timeout(2):
         await session.run()  # ends by itself: the reader is too slow
     assert armed == [SEND_TIMEOUT]
@@ -327,26 +333,26 @@ async def idle(session: Any) -> asyncio.Task[None]:
 async def test_an_idle_socket_is_pushed_without_waking_its_task() -> None:
     hub = DeliveryHub(max_sockets=4, max_per_device=1, queue_length=4)
     transport = FakeTransport(buffered=0)
-    session = push_session(FakeSocket(stalled=False), transport, b"first", hub=hub)
+    session, channel = push_session(FakeSocket(stalled=False), transport, b"first", hub=hub)
     runner = await idle(session)
     assert [f["seq"] for f in transport.pushed()] == [1]
     hub.publish(GROUP, 2, b"second", [b"device"])
     assert [f["seq"] for f in transport.pushed()] == [1, 2]  # before anything else runs
-    assert not session._channel.pending and session.cursors[GROUP] == 2
+    assert not channel.pending and session.cursors[GROUP] == 2
     assert base64.b64decode(transport.pushed()[1]["message"]) == b"second"
     hub.publish(b"not subscribed", 1, b"x", [b"device"])
-    assert len(transport.written) == 2 and not session._channel.pending
+    assert len(transport.written) == 2 and not channel.pending
     runner.cancel()
 
 
 async def test_a_socket_that_cannot_take_the_message_now_is_woken_and_keeps_the_order() -> None:
     hub = DeliveryHub(max_sockets=4, max_per_device=1, queue_length=4)
     transport = FakeTransport(buffered=0)
-    session = push_session(FakeSocket(stalled=False), transport, b"first", hub=hub)
+    session, channel = push_session(FakeSocket(stalled=False), transport, b"first", hub=hub)
     runner = await idle(session)
     transport.buffered = 16 * 1024  # the next frame would pass the low-water mark
     hub.publish(GROUP, 2, b"second", [b"device"])
-    assert len(transport.written) == 1 and list(session._channel.pending) == [GROUP]
+    assert len(transport.written) == 1 and list(channel.pending) == [GROUP]
     transport.buffered = 0
     hub.publish(GROUP, 3, b"third", [b"device"])  # a wake-up is pending: not offered
     assert len(transport.written) == 1
@@ -354,7 +360,7 @@ async def test_a_socket_that_cannot_take_the_message_now_is_woken_and_keeps_the_
         await asyncio.sleep(0)
     assert [f["seq"] for f in transport.pushed()] == [1, 2, 3]
     hub.publish(GROUP, 5, b"fifth", [b"device"])  # 4 is missing here: the task reads it
-    assert len(transport.written) == 3 and list(session._channel.pending) == [GROUP]
+    assert len(transport.written) == 3 and list(channel.pending) == [GROUP]
     runner.cancel()
 
 
