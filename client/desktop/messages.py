@@ -57,6 +57,9 @@ def error_text(error: BaseException) -> str:
         ),
         "relay_url": translate("Messages", "The relay address is not valid: {0}"),
         "qr_image": translate("Messages", "No QR code could be read from this image."),
+        "removed_from_case": translate(
+            "Messages", "This device was removed from the case: it can send nothing to it."
+        ),
         "safety_number_mismatch": translate(
             "Messages",
             "The codes differ: this is not the device you compared with, or someone is in"

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from client.attachment_files import media_type
 from client.case_device import certified_members
+from client.case_errors import RemovedFromCaseError
 from client.case_state import CaseState
 from client.coordinator import ROOT_FILE
 from client.desktop.case_views import (
@@ -430,7 +431,7 @@ class DesktopSession:
         only then is the note queued; if that fails nothing is queued and the caller keeps
         the text. A text-only note is queued offline too and sent when the relay is back."""
         if (await case_state(self.store, case_id)).removed:
-            raise OfflineError("this device was removed from the case") from None
+            raise RemovedFromCaseError("this device was removed from the case")
         if files:
             member = self._require_member()
             contents = [

@@ -610,74 +610,74 @@
 <context>
     <name>CoordinatorTexts</name>
     <message>
-        <location filename="../coordinator_texts.py" line="22"/>
+        <location filename="../coordinator_texts.py" line="24"/>
         <source>no reason given</source>
         <translation>bez udání důvodu</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="23"/>
+        <location filename="../coordinator_texts.py" line="25"/>
         <source>device lost</source>
         <translation>ztráta zařízení</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="24"/>
+        <location filename="../coordinator_texts.py" line="26"/>
         <source>key compromised</source>
         <translation>kompromitace klíče</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="25"/>
+        <location filename="../coordinator_texts.py" line="27"/>
         <source>member left</source>
         <translation>odchod člena</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="26"/>
+        <location filename="../coordinator_texts.py" line="28"/>
         <source>superseded</source>
         <translation>nahrazeno</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="33"/>
+        <location filename="../coordinator_texts.py" line="35"/>
         <source>active</source>
         <translation>aktivní</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="34"/>
-        <location filename="../coordinator_texts.py" line="49"/>
+        <location filename="../coordinator_texts.py" line="36"/>
+        <location filename="../coordinator_texts.py" line="51"/>
         <source>not yet valid</source>
         <translation>dosud neplatné</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="35"/>
+        <location filename="../coordinator_texts.py" line="37"/>
         <source>expired</source>
         <translation>platnost skončila</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="36"/>
+        <location filename="../coordinator_texts.py" line="38"/>
         <source>revoked</source>
         <translation>zneplatněné</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="43"/>
+        <location filename="../coordinator_texts.py" line="45"/>
         <source>revoked {0} ({1})</source>
         <translation>zneplatněné {0} ({1})</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="47"/>
-        <location filename="../coordinator_texts.py" line="59"/>
+        <location filename="../coordinator_texts.py" line="49"/>
+        <location filename="../coordinator_texts.py" line="61"/>
         <source>expired {0}</source>
         <translation>platnost skončila {0}</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="50"/>
+        <location filename="../coordinator_texts.py" line="52"/>
         <source>active until {0}</source>
         <translation>aktivní do {0}</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="55"/>
+        <location filename="../coordinator_texts.py" line="57"/>
         <source>used by device {0}</source>
         <translation>použita zařízením {0}</translation>
     </message>
     <message>
-        <location filename="../coordinator_texts.py" line="60"/>
+        <location filename="../coordinator_texts.py" line="62"/>
         <source>open until {0}</source>
         <translation>platná do {0}</translation>
     </message>
@@ -1214,81 +1214,86 @@
     </message>
     <message>
         <location filename="../messages.py" line="60"/>
+        <source>This device was removed from the case: it can send nothing to it.</source>
+        <translation>Toto zařízení bylo z případu odebráno: nemůže do něj nic odeslat.</translation>
+    </message>
+    <message>
+        <location filename="../messages.py" line="63"/>
         <source>The codes differ: this is not the device you compared with, or someone is in between. Do not mark it as verified; tell your coordinator.</source>
         <translation>Kódy se liší: nejde o zařízení, se kterým jste se porovnávali, nebo je někdo mezi vámi. Neoznačujte je jako ověřené; informujte koordinátora.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="65"/>
+        <location filename="../messages.py" line="68"/>
         <source>This QR code is no safety-number code.</source>
         <translation>Tento QR kód není kódem bezpečnostního čísla.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="66"/>
+        <location filename="../messages.py" line="69"/>
         <source>This safety-number code is from another version of the app.</source>
         <translation>Tento kód bezpečnostního čísla pochází z jiné verze aplikace.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="72"/>
+        <location filename="../messages.py" line="75"/>
         <source>Refused ({0}): {1}</source>
         <translation>Odmítnuto ({0}): {1}</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="78"/>
+        <location filename="../messages.py" line="81"/>
         <source>sending…</source>
         <translation>odesílání…</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="79"/>
+        <location filename="../messages.py" line="82"/>
         <source>signature verified</source>
         <translation>podpis ověřen</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="80"/>
+        <location filename="../messages.py" line="83"/>
         <source>signature verified, key compared</source>
         <translation>podpis ověřen, klíč porovnán</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="81"/>
+        <location filename="../messages.py" line="84"/>
         <source>author&apos;s device revoked since</source>
         <translation>zařízení autora bylo mezitím zneplatněno</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="88"/>
+        <location filename="../messages.py" line="91"/>
         <source>Messages {0}–{1} of this case were not delivered to this device.</source>
         <translation>Zprávy {0}–{1} tohoto případu nebyly do tohoto zařízení doručeny.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="92"/>
+        <location filename="../messages.py" line="95"/>
         <source>The relay is withholding messages of this case (from {0}).</source>
         <translation>Server zadržuje zprávy tohoto případu (počínaje zprávou {0}).</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="96"/>
+        <location filename="../messages.py" line="99"/>
         <source>The relay showed this device a history that contradicts what it saw before ({0}). Tell your coordinator.</source>
         <translation>Server tomuto zařízení ukázal historii, která je v rozporu s tím, co zařízení vidělo dříve ({0}). Informujte svého koordinátora.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="102"/>
+        <location filename="../messages.py" line="105"/>
         <source>A device of {0} was revoked. Its earlier notes stay, marked.</source>
         <translation>Zařízení člena {0} bylo zneplatněno. Jeho dřívější záznamy zůstávají, ale jsou označeny.</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="105"/>
+        <location filename="../messages.py" line="108"/>
         <source>Something was refused and left out ({0}).</source>
         <translation>Něco bylo odmítnuto a vynecháno ({0}).</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="116"/>
+        <location filename="../messages.py" line="119"/>
         <source>{0} bytes</source>
         <translation>{0} B</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="118"/>
+        <location filename="../messages.py" line="121"/>
         <source>{0:.1f} kB</source>
         <translation>{0:.1f} kB</translation>
     </message>
     <message>
-        <location filename="../messages.py" line="119"/>
+        <location filename="../messages.py" line="122"/>
         <source>{0:.1f} MB</source>
         <translation>{0:.1f} MB</translation>
     </message>

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import segno
 from PySide6.QtCore import Qt
 
+from client.case_errors import RemovedFromCaseError
 from client.desktop.case_views import NoteState, NoticeKind
 from client.desktop.member_page import MemberPage, NewCaseDialog
 from client.desktop.members_panel import AddColleagueDialog, CompareKeysDialog
+from client.desktop.messages import error_text
 from client.desktop.window import DesktopWindow
 from client.push import ConnectionState
 from protocol.case_items import Note
@@ -207,3 +210,15 @@ def test_comparing_keys_marks_a_colleague_verified_and_removing_cuts_them_off(
 
 async def _credential(member, device_id: bytes):
     return member.directory.device(device_id, member.clock())
+
+
+def test_a_device_removed_from_a_case_is_told_so_when_it_posts(
+    qtbot, platform, open_window
+) -> None:
+    window, page, hospital, case_id = shared_case(qtbot, platform, open_window)
+    platform.run(hospital.sync())
+    platform.run(hospital.remove_devices(case_id, [window.session.device_id]))
+    window.worker.run_blocking(page.session.member.sync(), 30)
+    with pytest.raises(RemovedFromCaseError):
+        window.worker.run_blocking(page.session.post(case_id, "Too late.", []), 30)
+    assert error_text(RemovedFromCaseError("x")).startswith("This device was removed")
